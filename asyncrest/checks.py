@@ -1,0 +1,23 @@
+"""System checks for asyncrest's configuration."""
+from django.conf import settings
+from django.core.checks import Error, register
+
+from . import conf
+
+
+@register()
+def check_queues(app_configs, **kwargs):
+    """Every queue asyncrest sends orders to must be configured in RQ_QUEUES."""
+    from .registry import get_resources
+
+    queues = getattr(settings, "RQ_QUEUES", None) or {}
+    wanted = {conf.get("QUEUE")} | {r.queue for r in get_resources().values() if r.queue}
+    return [
+        Error(
+            f"asyncrest sends orders to the RQ queue {name!r}, which RQ_QUEUES does not define.",
+            hint="Add it to RQ_QUEUES or change ASYNCREST['QUEUE'] / the resource's queue=.",
+            id="asyncrest.E001",
+        )
+        for name in sorted(wanted)
+        if name not in queues
+    ]

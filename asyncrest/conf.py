@@ -1,0 +1,29 @@
+"""asyncrest's settings, read from `settings.ASYNCREST` at call time (never frozen at import)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # The RQ queue (a key of RQ_QUEUES) that orders go to unless their resource names another.
+    "QUEUE": "default",
+    # The RQ worker class that `runstack` starts.
+    "WORKER_CLASS": "asyncrest.workers.Worker",
+    # Seconds a client is told to wait between polls.
+    "RETRY_AFTER": 1,
+    # At most one progress write per this many seconds per order.
+    "PROGRESS_INTERVAL": 0.5,
+    # Largest request body accepted by the order endpoint, in bytes (larger: 413).
+    "MAX_BODY_SIZE": 10 * 1024 * 1024,
+    # Default job timeout in seconds for resources registered without one.
+    "DEFAULT_TIMEOUT": 600,
+}
+
+
+def get(name: str) -> Any:
+    """Return the ASYNCREST setting `name`, falling back to its default."""
+    overrides = getattr(settings, "ASYNCREST", None) or {}
+    if name in overrides:
+        return overrides[name]
+    return DEFAULTS[name]

@@ -1,0 +1,137 @@
+"""The Order: the database row that is the truth about one long-running job."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+PENDING = (Status.QUEUED, Status.RUNNING)
+FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+
+class OrderQuerySet(models.QuerySet):
+    """Status transitions as conditional UPDATEs: a status never goes backwards."""
+
+    def owned_by(self, user) -> OrderQuerySet:
+        return self.filter(owner=user)
+
+    def _move(self, pk, from_: tuple[str, ...], to: str, **fields) -> bool:
+        fields.setdefault("updated_at", timezone.now())
+        return self.filter(pk=pk, status__in=from_).update(status=to, **fields) == 1
+
+    def start(self, pk) -> bool:
+        """Move a queued order to running and count the attempt; False if it was not queued."""
+        now = timezone.now()
+        return self._move(
+            pk, (Status.QUEUED,), Status.RUNNING, started_at=now, attempts=F("attempts") + 1
+        )
+
+    def complete(self, pk, resource_url: str, message: str = "") -> bool:
+        """Move a running order to completed with its resource's URL."""
+        fields = {"resource_url": resource_url, "finished_at": timezone.now(), "progress": 100.0}
+        if message:
+            fields["message"] = message
+        return self._move(pk, (Status.RUNNING,), Status.COMPLETED, **fields)
+
+    def fail(self, pk, code: str, message: str, detail: str = "") -> bool:
+        """Move a pending order to failed with an error code and a message for people."""
+        return self._move(
+            pk,
+            PENDING,
+            Status.FAILED,
+            error_code=code[:64],
+            error_message=message,
+            error_detail=detail,
+            finished_at=timezone.now(),
+        )
+
+    def cancel(self, pk) -> bool:
+        """Move a pending order to cancelled."""
+        return self._move(pk, PENDING, Status.CANCELLED, finished_at=timezone.now())
+
+    def report_progress(self, pk, processed: int, total: int | None, message: str | None = None) -> bool:
+        """Record progress on a running order; False if it is no longer running."""
+        fields: dict = {"processed": processed, "total": total}
+        if total:
+            fields["progress"] = round(min(100.0, 100.0 * processed / total), 2)
+        if message is not None:
+            fields["message"] = message[:255]
+        return self._move(pk, (Status.RUNNING,), Status.RUNNING, **fields)
+
+
+class Order(models.Model):
+    """One client's request for one run of a registered resource's job."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="async_orders"
+    )
+    resource = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    input = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    progress = models.FloatField(default=0.0)
+    processed = models.PositiveBigIntegerField(default=0)
+    total = models.PositiveBigIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=255, blank=True)
+
+    resource_url = models.CharField(max_length=500, null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    # Tracebacks stay here and in the logs; they are never part of the API.
+    error_detail = models.TextField(blank=True)
+
+    attempts = models.PositiveIntegerField(default=0)
+    job_id = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="asyncrest_owner_created"),
+            models.Index(fields=["status", "updated_at"], name="asyncrest_status_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} order {self.pk} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("asyncrest:order-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def error(self) -> dict | None:
+        if not self.error_code:
+            return None
+        return {"code": self.error_code, "message": self.error_message}
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None

@@ -1,0 +1,75 @@
+"""The `tagging` resource: find the tech stack in log entries."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import islice
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from asyncrest import ProgressItems, fail_on_error, register
+
+from .models import Batch, Log, Tag
+from .serializers import TaggingOrderSerializer
+from .taggers import TAG_TYPE, BaseTagger, get_tagger
+
+
+@register("tagging", serializer=TaggingOrderSerializer, timeout=600)
+def tag_logs(order):
+    """Tag the order's entry (returns its Log) or entries (returns their Batch)."""
+    data = order.input
+    timestamp = parse_datetime(data["timestamp"]) if data.get("timestamp") else order.created_at
+    with fail_on_error(order, "Tagging failed", code="tagging_failed"):
+        tagger = get_tagger()
+        try:
+            if "entry" in data:
+                store_tagged(order, None, 0, [data["entry"]], timestamp, tagger)
+                return Log.objects.get(order=order, position=0)
+            entries = data["entries"]
+            batch, _ = Batch.objects.get_or_create(order=order, defaults={"owner": order.owner, "rows": len(entries)})
+            chunks = chunked(entries, tagger.batch_size)
+            with ProgressItems(order, chunks, total=len(entries), weight=len, message="Tagging entries") as items:
+                start = 0
+                for chunk in items:
+                    store_tagged(order, batch, start, chunk, timestamp, tagger)
+                    start += len(chunk)
+            batch.tagged = batch.logs.count()
+            batch.save(update_fields=["tagged"])
+            return batch
+        finally:
+            tagger.close()
+
+
+def chunked(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    """Yield `items` in lists of at most `size`."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def store_tagged(order, batch: Batch | None, start: int, entries: list[str], timestamp, tagger: BaseTagger) -> None:
+    """Tag `entries` and store them at positions start.. of `order`; storing twice is a no-op."""
+    results = tagger.tag(entries)
+    with transaction.atomic():
+        Log.objects.bulk_create(
+            [
+                Log(
+                    owner_id=order.owner_id, entry=entry, timestamp=timestamp, batch=batch, order_id=order.pk,
+                    position=start + offset, error=(result.error or "")[:255],
+                )
+                for offset, (entry, result) in enumerate(zip(entries, results, strict=True))
+            ],
+            ignore_conflicts=True,
+        )
+        ids = dict(
+            Log.objects.filter(order_id=order.pk, position__gte=start, position__lt=start + len(entries))
+            .values_list("position", "id")
+        )
+        Tag.objects.bulk_create(
+            [
+                Tag(type=TAG_TYPE, value=value, log_id=ids[start + offset], timestamp=timestamp)
+                for offset, result in enumerate(results)
+                for value in result.tags
+            ],
+            ignore_conflicts=True,
+        )

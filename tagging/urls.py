@@ -1,0 +1,20 @@
+"""The site's URLs: the asyncrest engine under /async/, the tagging results under /tagging/."""
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+tagging_patterns = [
+    path("logs/", views.LogList.as_view(), name="log-list"),
+    path("logs/<int:pk>/", views.LogDetail.as_view(), name="log-detail"),
+    path("batches/<uuid:pk>/", views.BatchDetail.as_view(), name="batch-detail"),
+    path("tags/", views.TagCounts.as_view(), name="tag-list"),
+]
+
+urlpatterns = [
+    path("async/", include("asyncrest.urls")),
+    path("tagging/", include((tagging_patterns, "tagging"))),
+    path("admin/", admin.site.urls),
+    path("api-auth/", include("rest_framework.urls")),
+    path("django-rq/", include("django_rq.urls")),
+]

@@ -1,0 +1,56 @@
+"""Order transitions are conditional: a status never goes backwards, a finished order never changes."""
+import pytest
+
+from asyncrest.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order(user):
+    return Order.objects.create(owner=user, resource="tests-sleep")
+
+
+def status(order):
+    order.refresh_from_db()
+    return order.status
+
+
+def test_queued_order_starts_once(order):
+    assert Order.objects.start(order.pk)
+    assert not Order.objects.start(order.pk)
+    order.refresh_from_db()
+    assert order.status == "running" and order.attempts == 1 and order.started_at is not None
+
+
+def test_completion_needs_a_running_order(order):
+    assert not Order.objects.complete(order.pk, "/x/")
+    assert status(order) == "queued"
+    Order.objects.start(order.pk)
+    assert Order.objects.complete(order.pk, "/x/")
+    assert status(order) == "completed"
+
+
+@pytest.mark.parametrize("finish", ["complete", "fail", "cancel"])
+def test_finished_orders_never_change(order, finish):
+    Order.objects.start(order.pk)
+    {
+        "complete": lambda: Order.objects.complete(order.pk, "/x/"),
+        "fail": lambda: Order.objects.fail(order.pk, "boom", "Boom."),
+        "cancel": lambda: Order.objects.cancel(order.pk),
+    }[finish]()
+    final = status(order)
+    assert not Order.objects.start(order.pk)
+    assert not Order.objects.complete(order.pk, "/y/")
+    assert not Order.objects.fail(order.pk, "late", "Late.")
+    assert not Order.objects.cancel(order.pk)
+    assert not Order.objects.report_progress(order.pk, 5, 10)
+    assert status(order) == final
+
+
+def test_progress_is_recorded_only_while_running(order):
+    assert not Order.objects.report_progress(order.pk, 1, 4)
+    Order.objects.start(order.pk)
+    assert Order.objects.report_progress(order.pk, 1, 4, "Working")
+    order.refresh_from_db()
+    assert (order.processed, order.total, order.progress, order.message) == (1, 4, 25.0, "Working")

@@ -1,0 +1,82 @@
+"""Orders carried through a real Redis and a real RQ worker process."""
+import time
+
+import pytest
+
+from asyncrest.models import Order
+from tests.conftest import wait_for_order
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
+
+
+def test_order_completes_with_201_and_resource_location(api):
+    location = api.post("/async/tests-sleep/order/", {"items": 3, "delay": 0.01}, format="json")["Location"]
+    response = wait_for_order(api, location)
+    order_id = response.json()["id"]
+    assert response.status_code == 201
+    assert response["Location"] == f"http://testserver/tests/results/{order_id}/"
+    body = response.json()
+    assert body["status"] == "completed"
+    assert (body["processed"], body["total"], body["progress"]) == (3, 3, 100.0)
+    assert body["attempts"] == 1
+    assert body["started_at"] and body["finished_at"] >= body["started_at"]
+
+
+def test_progress_is_seen_between_0_and_100_while_running(api):
+    location = api.post("/async/tests-sleep/order/", {"items": 40, "delay": 0.05}, format="json")["Location"]
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        response = api.get(location)
+        body = response.json()
+        if body["status"] == "running":
+            assert response.status_code == 202 and response["Retry-After"] == "1"
+            seen.append(body["progress"])
+            assert body["total"] == 40 and body["message"] == "Sleeping"
+        if body["status"] == "completed":
+            break
+        time.sleep(0.05)
+    assert body["status"] == "completed"
+    between = [p for p in seen if 0 < p < 100]
+    assert len(set(between)) >= 3, seen
+    assert between == sorted(between), "progress went backwards"
+
+
+def test_failing_job_is_200_with_clear_error_and_no_traceback(api):
+    location = api.post("/async/tests-broken/order/", {}, format="json")["Location"]
+    response = wait_for_order(api, location)
+    assert response.status_code == 200
+    assert response.json()["status"] == "failed"
+    assert response.json()["error"] == {"code": "report_failed", "message": "The report could not be built"}
+    text = response.content.decode()
+    assert "Traceback" not in text and "hunter2" not in text
+    # The traceback is kept for operators, on the order row behind the admin.
+    order = Order.objects.get(pk=response.json()["id"])
+    assert "RuntimeError: secret-internal-detail" in order.error_detail
+
+
+def test_job_error_keeps_its_code_and_message(api):
+    response = wait_for_order(api, api.post("/async/tests-job-error/order/", {}, format="json")["Location"])
+    assert response.status_code == 200
+    assert response.json()["error"] == {"code": "empty_input", "message": "The job failed: the input had no rows"}
+
+
+def test_job_without_a_resource_fails_clearly(api):
+    response = wait_for_order(api, api.post("/async/tests-nothing/order/", {}, format="json")["Location"])
+    assert response.json()["status"] == "failed"
+    assert response.json()["error"]["code"] == "no_resource"
+
+
+def test_cancelled_running_order_stops_at_next_progress_step(api):
+    location = api.post("/async/tests-sleep/order/", {"items": 200, "delay": 0.05}, format="json")["Location"]
+    wait_for_order(api, location, until=("running",))
+    order_id = location.rstrip("/").rsplit("/", 1)[1]
+    assert Order.objects.cancel(order_id)
+    time.sleep(0.5)
+    order = Order.objects.get(pk=order_id)
+    frozen = order.processed
+    time.sleep(0.5)
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert order.processed == frozen < 200
+    assert api.get(location).status_code == 200

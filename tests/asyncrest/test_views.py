@@ -1,0 +1,185 @@
+"""The HTTP contract of the order endpoints, status code by status code and header by header."""
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from asyncrest.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+def place(api, resource="tests-sleep", body=None, **extra):
+    return api.post(f"/async/{resource}/order/", body if body is not None else {"items": 1}, format="json", **extra)
+
+
+def test_post_returns_202_with_absolute_location_and_retry_after(api):
+    response = place(api)
+    assert response.status_code == 202
+    order = Order.objects.get()
+    assert response["Location"] == f"http://testserver/async/orders/{order.pk}/"
+    assert response["Retry-After"] == "1"
+    body = response.json()
+    assert body["id"] == str(order.pk)
+    assert body["url"] == response["Location"]
+    assert body["status"] == "queued"
+    assert body["resource"] == "tests-sleep"
+    assert body["progress"] == 0.0 and body["processed"] == 0 and body["total"] is None
+    assert body["resource_url"] is None and body["error"] is None
+    assert body["attempts"] == 0 and body["started_at"] is None and body["finished_at"] is None
+    assert set(body) == {
+        "id", "url", "resource", "status", "progress", "processed", "total", "message",
+        "resource_url", "error", "created_at", "started_at", "finished_at", "attempts",
+    }
+
+
+def test_order_row_stores_validated_input_and_job_id(api):
+    place(api, body={"items": 3, "delay": 0.5})
+    order = Order.objects.get()
+    assert order.input == {"items": 3, "delay": 0.5}
+    assert order.job_id == str(order.pk)
+
+
+def test_post_without_credentials_is_401():
+    response = APIClient().post("/async/tests-sleep/order/", {"items": 1}, format="json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Token")
+    assert not Order.objects.exists()
+
+
+def test_post_with_a_bad_token_is_401():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert client.post("/async/tests-sleep/order/", {"items": 1}, format="json").status_code == 401
+
+
+def test_session_authentication_places_orders(client, user):
+    client.force_login(user)
+    response = client.post("/async/tests-sleep/order/", {"items": 1}, content_type="application/json")
+    assert response.status_code == 202
+    assert Order.objects.get().owner == user
+
+
+def test_unknown_resource_is_404(api):
+    response = place(api, resource="no-such-thing")
+    assert response.status_code == 404
+    assert "no-such-thing" in response.json()["detail"]
+    assert not Order.objects.exists()
+
+
+def test_field_errors_are_400_naming_the_field(api):
+    response = place(api, body={"items": 0})
+    assert response.status_code == 400
+    assert "items" in response.json()
+    assert not Order.objects.exists()
+
+
+def test_malformed_json_is_400(api):
+    response = api.post("/async/tests-sleep/order/", b'{"items": ', content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
+
+
+def test_unsupported_media_type_is_415(api):
+    response = api.post("/async/tests-sleep/order/", b"<items>1</items>", content_type="application/xml")
+    assert response.status_code == 415
+    assert "application/xml" in response.json()["detail"]
+
+
+def test_oversized_body_is_413(api, settings):
+    settings.ASYNCREST = {**settings.ASYNCREST, "MAX_BODY_SIZE": 100}
+    response = api.post("/async/tests-sleep/order/", {"items": 1, "pad": "x" * 200}, format="json")
+    assert response.status_code == 413
+    assert "limit is 100 bytes" in response.json()["detail"]
+
+
+def test_get_queued_order_is_202_with_retry_after(api):
+    location = place(api)["Location"]
+    response = api.get(location)
+    assert response.status_code == 202
+    assert response["Retry-After"] == "1"
+    assert response.json()["status"] == "queued"
+    assert "Location" not in response
+
+
+def test_get_running_order_is_202(api):
+    order_id = place(api).json()["id"]
+    assert Order.objects.start(order_id)
+    response = api.get(f"/async/orders/{order_id}/")
+    assert response.status_code == 202
+    assert response.json()["status"] == "running"
+    assert response.json()["attempts"] == 1
+
+
+def test_get_completed_order_is_201_with_resource_location(api):
+    order_id = place(api).json()["id"]
+    Order.objects.start(order_id)
+    Order.objects.complete(order_id, "/tests/results/1/")
+    response = api.get(f"/async/orders/{order_id}/")
+    assert response.status_code == 201
+    assert response["Location"] == "http://testserver/tests/results/1/"
+    assert response.json()["resource_url"] == "http://testserver/tests/results/1/"
+    assert response.json()["progress"] == 100.0
+    assert "Retry-After" not in response
+
+
+def test_get_failed_order_is_200_with_error(api):
+    order_id = place(api).json()["id"]
+    Order.objects.fail(order_id, "llm_unavailable", "The language model did not answer.", "Traceback ...")
+    response = api.get(f"/async/orders/{order_id}/")
+    assert response.status_code == 200
+    assert response.json()["error"] == {"code": "llm_unavailable", "message": "The language model did not answer."}
+    assert "Traceback" not in response.content.decode()
+    assert "Location" not in response and "Retry-After" not in response
+
+
+def test_get_cancelled_order_is_200(api):
+    order_id = place(api).json()["id"]
+    assert Order.objects.cancel(order_id)
+    response = api.get(f"/async/orders/{order_id}/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["finished_at"] is not None
+
+
+def test_unknown_order_is_404(api):
+    assert api.get(f"/async/orders/{uuid.uuid4()}/").status_code == 404
+    assert api.get("/async/orders/not-a-uuid/").status_code == 404
+
+
+def test_someone_elses_order_is_404(api, other_api):
+    location = place(api)["Location"]
+    assert other_api.get(location).status_code == 404
+    assert api.get(location).status_code == 202
+
+
+def test_order_status_needs_credentials(api):
+    location = place(api)["Location"]
+    assert APIClient().get(location).status_code == 401
+
+
+def test_list_shows_own_orders_newest_first(api, other_api):
+    first = place(api).json()["id"]
+    second = place(api, body={"items": 2}).json()["id"]
+    place(other_api)
+    response = api.get("/async/orders/")
+    assert response.status_code == 200
+    assert [o["id"] for o in response.json()["results"]] == [second, first]
+    assert response.json()["count"] == 2
+
+
+def test_list_filters_by_status_and_resource(api):
+    done = place(api).json()["id"]
+    place(api)
+    place(api, resource="tests-nothing", body={})
+    Order.objects.start(done)
+    Order.objects.complete(done, "/x/")
+    assert [o["id"] for o in api.get("/async/orders/?status=completed").json()["results"]] == [done]
+    assert api.get("/async/orders/?resource=tests-nothing").json()["count"] == 1
+    assert api.get("/async/orders/?resource=tests-sleep&status=queued").json()["count"] == 1
+
+
+def test_list_rejects_an_unknown_status(api):
+    response = api.get("/async/orders/?status=done")
+    assert response.status_code == 400
+    assert "status" in response.json()

@@ -1,0 +1,142 @@
+"""Shared fixtures: a real Redis, a real RQ worker process, users and API clients."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from asyncrest.redis_server import EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A real Redis: REDIS_URL when set, else an embedded redis-server on a free port."""
+    url = os.environ.get("REDIS_URL")
+    server = None
+    if not url:
+        server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=0, appendonly=False, save="")
+        server.start()
+        url = server.url
+    queue = settings.ASYNCREST["QUEUE"]
+    settings.RQ_QUEUES = {queue: {**settings.RQ_QUEUES[queue], "URL": url}}
+    yield url
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_url) -> redis.Redis:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def worker_env(redis_url: str) -> dict[str, str]:
+    """The environment a worker process needs to serve this test session."""
+    from django.db import connection
+
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        REDIS_URL=redis_url,
+        ASYNCREST_TEST_QUEUE=settings.ASYNCREST["QUEUE"],
+        ASYNCREST_TEST_DB_NAME=str(connection.settings_dict["NAME"]),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class WorkerProcess:
+    """An `rqworker` process of the test queue, started and stopped by the tests."""
+
+    def __init__(self, redis_url: str, log_path: Path) -> None:
+        self.redis_url = redis_url
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        from rq import Worker
+
+        queue = settings.ASYNCREST["QUEUE"]
+        name = f"test-worker-{os.getpid()}-{time.monotonic_ns()}"
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "rqworker", queue, "--name", name,
+                 "--worker-class", "asyncrest.workers.Worker"],
+                cwd=ROOT, env=worker_env(self.redis_url), stdout=log, stderr=subprocess.STDOUT,
+            )
+        connection = redis.Redis.from_url(self.redis_url)
+        deadline = time.monotonic() + 30
+        while not any(w.name == name for w in Worker.all(connection=connection)):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the test worker did not start:\n{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def worker(redis_url, django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real RQ worker process for the session, on the test database and queue."""
+    process = WorkerProcess(redis_url, tmp_path_factory.mktemp("worker") / "worker.log").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("alice", password="alice-password")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user("bob", password="bob-password")
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """An API client authenticated with alice's token."""
+    return token_client(user)
+
+
+@pytest.fixture
+def other_api(other_user) -> APIClient:
+    """An API client authenticated with bob's token."""
+    return token_client(other_user)
+
+
+def wait_for_order(client: APIClient, url: str, *, until=("completed", "failed", "cancelled"), timeout: float = 30):
+    """Poll the order at `url` until its status is one of `until`; return the last response."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(url)
+        if response.json()["status"] in until:
+            return response
+        if time.monotonic() > deadline:
+            raise AssertionError(f"order still {response.json()['status']} after {timeout} s: {response.json()}")
+        time.sleep(0.05)
