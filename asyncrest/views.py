@@ -6,6 +6,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from . import conf
 from .exceptions import PayloadTooLarge
@@ -115,3 +116,31 @@ class OrderListView(generics.ListAPIView):
         if resource:
             queryset = queryset.filter(resource=resource)
         return queryset
+
+
+class HealthView(APIView):
+    """Answer 200 when the database and Redis both respond, else 503 naming what is down."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        from django.db import connection
+        from redis.exceptions import RedisError
+
+        from .queues import get_queue
+
+        checks = {}
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:  # any driver error means "down" here
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            get_queue().connection.ping()
+            checks["redis"] = "ok"
+        except RedisError as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+        healthy = all(value == "ok" for value in checks.values())
+        return Response(checks, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

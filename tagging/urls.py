@@ -2,6 +2,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from asyncrest.views import HealthView
+
 from . import views
 
 tagging_patterns = [
@@ -13,6 +15,7 @@ tagging_patterns = [
 
 urlpatterns = [
     path("async/", include("asyncrest.urls")),
+    path("healthz/", HealthView.as_view(), name="healthz"),
     path("tagging/", include((tagging_patterns, "tagging"))),
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),

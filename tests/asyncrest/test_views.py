@@ -183,3 +183,43 @@ def test_list_rejects_an_unknown_status(api):
     response = api.get("/async/orders/?status=done")
     assert response.status_code == 400
     assert "status" in response.json()
+
+
+def test_health_check_reports_database_and_redis(client, redis_url):
+    response = client.get("/healthz/")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "redis": "ok"}
+
+
+def test_health_check_is_503_when_redis_is_unreachable(client, settings, redis_url):
+    queue = settings.ASYNCREST["QUEUE"]
+    settings.RQ_QUEUES = {queue: {"URL": "redis://127.0.0.1:1/0"}}
+    response = client.get("/healthz/")
+    assert response.status_code == 503
+    assert response.json()["redis"].startswith("error:")
+    assert response.json()["database"] == "ok"
+
+
+def test_order_is_accepted_and_kept_queued_when_redis_is_down(api, settings, django_capture_on_commit_callbacks):
+    queue = settings.ASYNCREST["QUEUE"]
+    settings.RQ_QUEUES = {queue: {"URL": "redis://127.0.0.1:1/0"}}
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = place(api)
+    assert len(callbacks) == 1, "the job is enqueued only after the order row commits"
+    assert response.status_code == 202
+    assert Order.objects.get().status == "queued"
+
+
+def test_enqueue_happens_on_commit_with_the_order_id(api, redis_client, django_capture_on_commit_callbacks):
+    from asyncrest.queues import get_queue
+
+    queue = get_queue()
+    queue.empty()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order_id = place(api).json()["id"]
+    assert queue.count == 0, "nothing reaches Redis before the transaction commits"
+    callbacks[0]()
+    job = queue.fetch_job(order_id)
+    assert job.func_name == "asyncrest.jobs.run_order" and job.args == (order_id,)
+    assert job.timeout == 60
+    queue.empty()

@@ -1,0 +1,9 @@
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 ASYNCREST_VAR_DIR=/var/lib/asyncrest
+WORKDIR /app
+COPY . /app
+RUN pip install /app && mkdir -p /var/lib/asyncrest && useradd --system asyncrest \
+    && chown asyncrest /var/lib/asyncrest
+USER asyncrest
+EXPOSE 8000
+CMD ["gunicorn", "tagging.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--worker-class", "gthread"]

@@ -1,0 +1,293 @@
+"""Run the whole stack on one machine: migrate, Redis, gunicorn and RQ workers."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from importlib import import_module
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import gunicorn.config
+import redis
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from asyncrest import conf
+from asyncrest.redis_server import EmbeddedRedis, EmbeddedRedisError
+
+POLL_INTERVAL = 0.5
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# RQ workers finish their current job on SIGTERM; gunicorn's own graceful timeout is 20 s.
+STOP_TIMEOUT = 25.0
+# After a second SIGTERM an RQ worker kills its work horse (cold shutdown) and exits.
+COLD_STOP_TIMEOUT = 5.0
+# A worker that ran this long before exiting was not crash-looping: restart it at once.
+STABLE_AFTER = 10.0
+MAX_BACKOFF = 30.0
+
+
+class Child:
+    """One supervised process, with what is needed to restart it."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.name, self.args, self.env = name, args, env
+        self.delay = 0.0
+        self.restart_at: float | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start the process in its own session, so a terminal's Ctrl-C reaches only runstack."""
+        self.process = subprocess.Popen(
+            self.args, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        """Return whether the process is still running (reaping it if not)."""
+        return self.process.poll() is None
+
+    def signal(self, signum: int) -> None:
+        """Send `signum` to the process; SIGKILL goes to its whole process group."""
+        try:
+            if signum == signal.SIGKILL:
+                os.killpg(self.pid, signum)  # gunicorn's workers die with their arbiter
+            elif self.alive():
+                self.process.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    def describe_exit(self) -> str:
+        code = self.process.returncode
+        if code < 0:
+            return f"was killed by {signal.Signals(-code).name}"
+        return f"exited with status {code}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Run migrate, Redis (REDIS_URL, or an embedded redis-server with its data in var/), "
+        "the gunicorn web server and N RQ workers; Ctrl-C stops them all. "
+        "The pids are written to var/runstack.pids (JSON) while it runs."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Address to serve on.")
+        parser.add_argument("--port", type=int, default=8000, help="Port to serve on.")
+        parser.add_argument("--workers", type=int, default=1, help="Number of RQ workers.")
+        parser.add_argument(
+            "--no-migrate", action="store_false", dest="migrate", help="Do not run migrate first."
+        )
+
+    def handle(self, *args, host: str, port: int, workers: int, migrate: bool, **options) -> None:
+        if workers < 0:
+            raise CommandError("--workers must be 0 or more.")
+        self.var_dir = Path(getattr(settings, "VAR_DIR", "var"))
+        self.pid_file = self.var_dir / "runstack.pids"
+        self.embedded: EmbeddedRedis | None = None
+        self.web: Child | None = None
+        self.workers: list[Child] = []
+        self.signals = 0
+        if migrate:
+            call_command("migrate", interactive=False, verbosity=options["verbosity"])
+
+        # Handle stop requests ourselves from here on, so nothing is left half-started.
+        previous = {signum: signal.signal(signum, self.request_stop) for signum in STOP_SIGNALS}
+        try:
+            redis_url = self.start_redis()
+            env = self.get_child_env(redis_url)
+            bind = f"[{host}]" if ":" in host else host
+            self.web = Child("web server", self.get_web_command(f"{bind}:{port}"), env)
+            for number in range(1, workers + 1):
+                self.workers.append(Child(f"worker {number}", self.get_worker_command(), env))
+            self.write_pid_file()
+            if self.wait_for_web(host, port):
+                self.stdout.write(
+                    f"asyncrest is running\n"
+                    f"  site     http://{bind}:{port}/\n"
+                    f"  redis    {redacted(redis_url)}{' (embedded)' if self.embedded else ''}\n"
+                    f"  workers  {workers} on queue {conf.get('QUEUE')!r}\n"
+                    f"Ctrl-C to stop."
+                )
+                self.supervise()
+        finally:
+            self.stop_all()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        self.stdout.write("Stopped.")
+
+    def request_stop(self, signum: int, frame) -> None:
+        """Ask the supervision loop to stop; a second request skips the graceful wait."""
+        self.signals += 1
+
+    def start_redis(self) -> str:
+        """Return the URL of the Redis to use: REDIS_URL if set, else a started embedded one."""
+        url = os.environ.get("REDIS_URL")
+        if url:
+            try:
+                with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+                    client.ping()
+            except redis.RedisError as exc:
+                raise CommandError(
+                    f"REDIS_URL={redacted(url)} does not answer ({exc}). Start that Redis, "
+                    "or unset REDIS_URL to run an embedded one."
+                ) from exc
+            return url
+        parts = urlsplit(settings.REDIS_URL)
+        if parts.scheme == "unix":
+            where = {"unix_socket": parts.path}
+        elif parts.hostname in ("127.0.0.1", "localhost") and parts.port:
+            where = {"port": parts.port}
+        else:
+            raise CommandError(
+                f"Cannot run an embedded Redis at {redacted(settings.REDIS_URL)}: "
+                "use a unix:// or local redis:// URL, or start that Redis yourself."
+            )
+        self.embedded = EmbeddedRedis(self.var_dir / "redis", appendonly=True, **where)
+        try:
+            self.embedded.start()
+        except EmbeddedRedisError as exc:
+            raise CommandError(str(exc)) from exc
+        return settings.REDIS_URL
+
+    def get_child_env(self, redis_url: str) -> dict[str, str]:
+        """Return the environment of the children: ours, plus the Redis and settings in use."""
+        # The settings package must import in the children wherever runstack was started from.
+        package = import_module(settings.SETTINGS_MODULE.partition(".")[0])
+        root = str(Path(list(package.__path__)[0]).resolve().parent)
+        python_path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+        return {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
+            "PYTHONPATH": python_path,
+        }
+
+    def get_web_command(self, bind: str) -> list[str]:
+        module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
+        command = [
+            sys.executable, "-m", "gunicorn", f"{module}:{attribute}",
+            "--bind", bind, "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+            "--graceful-timeout", "20", "--access-logfile", "-",
+        ]
+        # gunicorn >= 25.1 opens a control socket at one path per user and unlinks whatever
+        # is there: keep each stack's in its own var/ so two stacks do not take over each other's.
+        if hasattr(gunicorn.config, "ControlSocket"):
+            command += ["--control-socket", str(self.var_dir / "gunicorn.ctl")]
+        return command
+
+    def get_worker_command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "django", "rqworker", conf.get("QUEUE"),
+            "--worker-class", conf.get("WORKER_CLASS"),
+        ]
+
+    def wait_for_web(self, host: str, port: int, timeout: float = 60.0) -> bool:
+        """Wait until the web server accepts connections; return False if asked to stop."""
+        address = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        deadline = time.monotonic() + timeout
+        while not self.signals:
+            self.check_essentials()
+            try:
+                socket.create_connection((address, port), timeout=1).close()
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise CommandError(f"The web server did not listen on {host}:{port} in {timeout:.0f} s.")
+                time.sleep(0.2)
+        return False
+
+    def supervise(self) -> None:
+        """Restart workers that exit until a stop is requested or an essential process dies."""
+        while not self.signals:
+            time.sleep(POLL_INTERVAL)
+            self.check_essentials()
+            now = time.monotonic()
+            for worker in self.workers:
+                if worker.alive():
+                    continue
+                if worker.restart_at is None:
+                    # Back off exponentially while a worker keeps dying young.
+                    young = now - worker.started_at < STABLE_AFTER
+                    worker.delay = min(max(worker.delay * 2, 1.0), MAX_BACKOFF) if young else 0.0
+                    worker.restart_at = now + worker.delay
+                    self.stderr.write(
+                        f"{worker.name} (pid {worker.pid}) {worker.describe_exit()}; "
+                        f"restarting it in {worker.delay:.0f} s."
+                    )
+                elif now >= worker.restart_at:
+                    worker.restart_at = None
+                    worker.start()
+                    self.write_pid_file()
+
+    def check_essentials(self) -> None:
+        """Raise CommandError if the web server or the embedded Redis has died."""
+        if self.embedded and not self.embedded.running:
+            raise CommandError(
+                f"The embedded Redis stopped; stopping everything. Its log ends with:\n"
+                f"{self.embedded.log_tail()}"
+            )
+        if not self.web.alive():
+            raise CommandError(f"The web server {self.web.describe_exit()}; stopping everything.")
+
+    def stop_all(self) -> None:
+        """Stop web and workers gracefully, then forcefully, and then the embedded Redis."""
+        children = [child for child in [self.web, *self.workers] if child]
+        if any(child.alive() for child in children):
+            self.stdout.write("Stopping: running jobs may finish first (Ctrl-C again to hurry)...")
+        self.signal_and_wait(children, signal.SIGTERM, STOP_TIMEOUT, interruptible=True)
+        # A second SIGTERM makes an RQ worker kill its work horse, which runs in its own process
+        # group out of our reach, before exiting (cold shutdown).
+        self.signal_and_wait(children, signal.SIGTERM, COLD_STOP_TIMEOUT)
+        for child in children:
+            if child.alive():
+                self.stderr.write(f"{child.name} (pid {child.pid}) did not stop; killing it.")
+            # Also sweeps the group of an arbiter that died and left its gunicorn workers behind.
+            child.signal(signal.SIGKILL)
+            child.process.wait()
+        if self.embedded:
+            self.embedded.stop()
+        self.pid_file.unlink(missing_ok=True)
+
+    def signal_and_wait(
+        self, children: list[Child], signum: int, timeout: float, interruptible: bool = False
+    ) -> None:
+        """Send `signum` to the live children and wait for them up to `timeout` seconds."""
+        signals_before, started = self.signals, time.monotonic()
+        for child in children:
+            child.signal(signum)
+        while any(child.alive() for child in children) and time.monotonic() - started < timeout:
+            # Another Ctrl-C cuts the wait short, but not within 1.5 s: RQ ignores a signal
+            # that follows the previous one within a second.
+            if interruptible and self.signals > signals_before and time.monotonic() - started > 1.5:
+                return
+            time.sleep(0.1)
+
+    def write_pid_file(self) -> None:
+        """Record the pids for operators and tests; replaced atomically on each change."""
+        pids = {
+            "runstack": os.getpid(),
+            "web": self.web.pid,
+            "workers": [worker.pid for worker in self.workers],
+            "redis": self.embedded.pid if self.embedded else None,
+        }
+        partial = self.pid_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(pids))
+        partial.replace(self.pid_file)
+
+
+def redacted(url: str) -> str:
+    """Return `url` with any password masked, for printing."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
