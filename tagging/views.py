@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from .models import Batch, Log, Tag
 from .serializers import BatchSerializer, LogSerializer
+from .taggers.keywords import canonical_name
 
 
 class OwnedMixin:
@@ -27,7 +28,9 @@ class LogList(OwnedMixin, generics.ListAPIView):
         queryset = super().get_queryset()
         params = self.request.query_params
         if params.get("tag"):
-            queryset = queryset.filter(tags__value__iexact=params["tag"]).distinct()
+            # ?tag=postgres finds PostgreSQL: the same canonical names the taggers store.
+            tag = canonical_name(params["tag"]) or params["tag"]
+            queryset = queryset.filter(tags__value__iexact=tag).distinct()
         if params.get("batch"):
             queryset = queryset.filter(batch_id=params["batch"]).order_by("position")
         return queryset

@@ -1,0 +1,53 @@
+"""Benchmark: entries per second of the offline KeywordTagger on one core.
+
+Run: .venv/bin/python bench/keyword_tagger.py [--entries 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tagging.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from tagging.taggers.keywords import KeywordTagger
+
+    with open(ROOT / "tests/tagging/data/labelled_entries.csv", newline="", encoding="utf-8") as handle:
+        pool = [row["entry"] for row in csv.DictReader(handle)]
+    entries = random.Random(0).choices(pool, k=args.entries)
+
+    started = time.perf_counter()
+    tagger = KeywordTagger()
+    tagger.tag(entries[:1])
+    load = time.perf_counter() - started
+
+    started = time.perf_counter()
+    results = tagger.tag(entries)
+    elapsed = time.perf_counter() - started
+    tags = sum(len(r.tags) for r in results)
+
+    from machine import describe
+
+    print(f"machine: {describe()}")
+    print(f"gazetteer load: {load * 1000:.1f} ms")
+    print(f"tagged {len(entries):,} entries ({tags:,} tags) in {elapsed:.3f} s: {len(entries) / elapsed:,.0f} entries/s")
+
+
+if __name__ == "__main__":
+    main()

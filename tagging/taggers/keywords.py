@@ -1,0 +1,312 @@
+"""Tag technologies in log entries offline, from a curated gazetteer of names and aliases.
+
+The gazetteer (`data/technologies.csv`) lists languages, frameworks, libraries, data stores,
+message brokers, clouds and their services, DevOps and observability tools, ML and data
+tools, testing tools and platforms. It leaves out, on purpose, things that describe how
+someone works rather than what the software is built with: editors and IDEs (VS Code,
+Vim, IntelliJ, Xcode), chat and tracker tools (Slack, Jira, Confluence), generic
+protocols and formats (HTTP, REST, JSON, YAML, CSV, SSH), and concepts (microservices,
+CI/CD). Left out too: ordinary words with no safe form, such as a bare "Next" (Next.js
+matches), "Requests" and "Rack"; "pub/sub", a pattern rather than Google's service; and
+command-line clients that are not names of the product ("psql", "kubectl").
+
+Columns of the CSV:
+
+- ``canonical``: the tag as stored; also matched, case-insensitively, unless guarded.
+- ``category``: a coarse kind (language, web, database, cloud, ...), for readers.
+- ``aliases``: ``|``-separated names that always mean this technology, any case.
+- ``guarded``: ``|``-separated names that are also ordinary words ("Go", "Swift",
+  "Kafka"). They match only in exactly this spelling and only with technical evidence
+  around them, so "a swift reply" and "Spring cleaning" are not tags.
+- ``evidence``: empty to accept generic technical words ("service", "API", "Skript") as
+  evidence, or ``cues`` to accept only the row's own cues and other technologies.
+- ``cues``: words that, near a guarded name, show it is the technology ("goroutine").
+- ``blockers``: words that show it is not: ``<word`` right before it, ``>word`` right
+  after it, ``word`` anywhere near it. ``@name`` stands for a shared set in `WORD_SETS`.
+
+Evidence is looked for within `WINDOW` words either side and within one sentence; another
+technology nearby (Django, iOS, or a guarded name with evidence of its own) counts, and so
+does a dotted version number right after the name ("Rails 7.1"). Blockers win over cues.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+from .base import BaseTagger, TaggedEntry
+
+__all__ = ["KeywordTagger", "canonical_name", "find_technologies", "get_gazetteer"]
+
+# A word, optionally with a leading dot (.NET), inner dots (Node.js, ASP.NET) and a trailing
+# ++ or # (C++, C#, F#). Hyphens and slashes split words, so German compounds such as
+# "React-Frontend" and "Docker-Image" expose the technology as a word of its own.
+TOKEN_RE = re.compile(r"\.?\w+(?:\.\w+)*(?:\+\+|#)?")
+# Sentence ends; the dot inside "Node.js" or "v2.0" is not followed by a space. Semicolons
+# do not end a sentence: log entries use them to join related clauses.
+SENTENCE_RE = re.compile(r"[.!?]+(?:\s+|$)|\n+")
+# A dotted version number ("Rails 7.1", "Go 1.22", "Vue 3.x") right after a name.
+VERSION_RE = re.compile(r"v?\d+(?:\.(?:\d+|x))+")
+# Everything but letters, digits, + and #: what canonical_name() ignores in a last resort.
+SQUASH_RE = re.compile(r"[^\w+#]|_")
+
+#: How many words either side of a guarded name are searched for evidence and blockers.
+WINDOW = 5
+
+#: Words that show a text is about software, in English and German.
+TECH_WORDS = frozenset(
+    """
+    api apis app apps application applications async backend backends benchmark benchmarks
+    binary binaries bindings branch bug bugs build builds building built bump bumped cache
+    caching callback callbacks ci cli client clients cluster clusters code codebase commit
+    commits compile compiled compiler compiling component components concurrency config
+    configuration container containers crate crates database databases debug debugged
+    debugging dependencies dependency deploy deployed deploying deployment deployments
+    deprecated deprecation deprecations dev developer endpoint endpoints framework frameworks
+    frontend function functions handler handlers hook hooks image images implement
+    implemented implementing integration interface language lib libraries library linter
+    lint linting logging merge method methods microservice microservices middleware migrate
+    migrated migrating migration migrations module modules package packages parser
+    performance pipeline pipelines plugin plugins port ported porting pr profiler profiling
+    programming project queries query queue queues refactor refactored refactoring release
+    releases
+    repo repository rewrite rewriting rewritten rewrote route routes routing runtime
+    schema script scripts sdk server servers service services stack struct syntax
+    template templates test tests testing threads tooling upgrade upgraded upgrading
+    version versions web webapp website worker workers wrapper
+
+    abfrage abfragen abhängigkeit abhängigkeiten anwendung anwendungen bibliothek
+    bibliotheken datenbank datenbanken dienst dienste endpunkt endpunkte entwickelt
+    fehler funktion funktionen gebaut implementiert klasse klassen komponente komponenten
+    konfiguration migriert modul paket pakete programm programmiert projekt projekte
+    quellcode rechner refaktoriert schnittstelle skript skripte umgeschrieben umgestellt
+    """.split()
+)
+
+#: Shared blocker sets, referenced from the CSV as ``@name``.
+WORD_SETS: Mapping[str, str] = {
+    # A name used for a person ("Ruby said", "asked Julia") rather than a technology.
+    "person": "<told <asked <thanked <pinged <emailed <called <met <colleague <coworker "
+    "<kollegin <kollege <mrs <mr <ms <dr <aunt <uncle <daughter <son <wife <husband "
+    "<sister <brother <friend >said >says >told >asked >reviewed >approved >thinks "
+    ">wants >mentioned >suggested >pinged >joined >presented >reported >sagte >meinte "
+    ">fragte birthday geburtstag",
+    "drink": "coffee tea cup mug drink drank drinking café cafe barista latte kaffee tee "
+    "tasse becher thermos whisky whiskey beer wine bier sip",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What must, and must not, surround a guarded name for it to count."""
+
+    strict: bool
+    cues: frozenset[str]
+    near: frozenset[str]
+    before: frozenset[str]
+    after: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """One name of a technology as a sequence of lower-cased words."""
+
+    words: tuple[str, ...]
+    canonical: str
+    #: Exact spellings a guarded name must have; None when any case matches.
+    spellings: frozenset[tuple[str, ...]] | None = None
+    rule: Rule | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    """The technologies, indexed for one-pass matching and for name lookups."""
+
+    #: Aliases by their first word, longest first, so the longest name wins.
+    by_first_word: Mapping[str, tuple[Alias, ...]]
+    #: Every name, guarded or not, normalised by `name_key()`, to its canonical name.
+    names: Mapping[str, str]
+    #: The same names with spacing and punctuation removed, for a forgiving lookup.
+    squashed: Mapping[str, str]
+    #: Canonical name to category.
+    categories: Mapping[str, str]
+
+
+def words_of(text: str) -> list[str]:
+    """Split text into the words the gazetteer is matched against."""
+    return TOKEN_RE.findall(text)
+
+
+def name_key(value: str) -> str:
+    """Return the lookup key of a name: its lower-cased words joined by single spaces."""
+    return " ".join(word.lower() for word in words_of(value))
+
+
+def squash(value: str) -> str:
+    """Return a name lower-cased with everything but letters, digits, + and # removed."""
+    return SQUASH_RE.sub("", value.lower())
+
+
+def split_field(value: str | None) -> list[str]:
+    """Return the non-empty ``|``-separated items of a CSV field."""
+    return [item.strip() for item in (value or "").split("|") if item.strip()]
+
+
+def parse_rule(row: Mapping[str, str | None]) -> Rule:
+    """Build the context rule of a CSV row; raise `ValueError` if it is malformed."""
+    evidence = (row.get("evidence") or "").strip()
+    if evidence not in ("", "cues"):
+        raise ValueError(f"{row['canonical']}: evidence must be empty or 'cues', not {evidence!r}")
+    near, before, after = set(), set(), set()
+    items = split_field(row.get("blockers"))
+    while items:
+        item = items.pop().lower()
+        if item.startswith("@"):
+            try:
+                items.extend(WORD_SETS[item[1:]].split())
+            except KeyError:
+                raise ValueError(f"{row['canonical']}: unknown word set {item!r}") from None
+        elif item.startswith("<"):
+            before.add(item[1:])
+        elif item.startswith(">"):
+            after.add(item[1:])
+        else:
+            near.add(item)
+    cues = frozenset(cue.lower() for cue in split_field(row.get("cues")))
+    for word in (*cues, *near, *before, *after):
+        if words_of(word) != [word]:
+            raise ValueError(f"{row['canonical']}: cue or blocker {word!r} is not a single word")
+    return Rule(evidence == "cues", cues, frozenset(near), frozenset(before), frozenset(after))
+
+
+def build_gazetteer(rows: Iterable[Mapping[str, str | None]]) -> Gazetteer:
+    """Index CSV rows; raise `ValueError` if a name means two technologies or a row is malformed."""
+    aliases: dict[tuple[str, ...], Alias] = {}
+    names: dict[str, str] = {}
+    squashed: dict[str, str] = {}
+    categories: dict[str, str] = {}
+
+    def claim(index: dict, key, canonical: str, name: str) -> None:
+        if index.setdefault(key, canonical) != canonical:
+            raise ValueError(f"{name!r} names both {index[key]!r} and {canonical!r}")
+
+    for row in rows:
+        canonical = (row.get("canonical") or "").strip()
+        if not canonical or canonical in categories:
+            raise ValueError(f"empty or repeated canonical name: {canonical!r}")
+        categories[canonical] = (row.get("category") or "").strip()
+        guarded = split_field(row.get("guarded"))
+        if not guarded and (row.get("cues") or row.get("blockers") or row.get("evidence")):
+            raise ValueError(f"{canonical}: cues and blockers need a guarded name")
+        rule = parse_rule(row) if guarded else None
+        spellings: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        for name in guarded:
+            spellings.setdefault(tuple(name_key(name).split()), set()).add(tuple(words_of(name)))
+        for name in [canonical, *split_field(row.get("aliases")), *guarded]:
+            words = tuple(name_key(name).split())
+            if not words:
+                raise ValueError(f"{canonical}: {name!r} has no words")
+            # Claiming the joined words also stops two rows from sharing an alias.
+            claim(names, " ".join(words), canonical, name)
+            claim(squashed, squash(name), canonical, name)
+            if words in spellings:
+                aliases[words] = Alias(words, canonical, frozenset(spellings[words]), rule)
+            else:
+                aliases[words] = Alias(words, canonical)
+
+    by_first_word: dict[str, list[Alias]] = {}
+    for alias in aliases.values():
+        by_first_word.setdefault(alias.words[0], []).append(alias)
+    return Gazetteer(
+        by_first_word={
+            word: tuple(sorted(group, key=lambda alias: -len(alias.words)))
+            for word, group in by_first_word.items()
+        },
+        names=names,
+        squashed=squashed,
+        categories=categories,
+    )
+
+
+@functools.cache
+def get_gazetteer() -> Gazetteer:
+    """Return the gazetteer from ``data/technologies.csv``, loading it on first use."""
+    path = resources.files(__package__).joinpath("data", "technologies.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        return build_gazetteer(csv.DictReader(handle))
+
+
+def canonical_name(value: str) -> str | None:
+    """Return the canonical name of a technology name or alias, or None if it is unknown."""
+    gazetteer = get_gazetteer()
+    return gazetteer.names.get(name_key(value)) or gazetteer.squashed.get(squash(value))
+
+
+def has_evidence(rule: Rule, lowered: list[str], start: int, end: int, anchors: list[int]) -> bool:
+    """Tell whether the words around a guarded match show it names the technology."""
+    if start and lowered[start - 1] in rule.before:
+        return False
+    if end < len(lowered) and lowered[end] in rule.after:
+        return False
+    low, high = max(0, start - WINDOW), end + WINDOW
+    around = {*lowered[low:start], *lowered[end:high]}
+    if not around.isdisjoint(rule.near):
+        return False
+    if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
+        return True
+    if not around.isdisjoint(rule.cues):
+        return True
+    if not rule.strict and not around.isdisjoint(TECH_WORDS):
+        return True
+    return any(low <= anchor < high for anchor in anchors)
+
+
+def find_technologies(text: str) -> tuple[str, ...]:
+    """Return the canonical names of the technologies in a text, in order of first mention."""
+    by_first_word = get_gazetteer().by_first_word
+    found: dict[str, None] = {}
+    for sentence in SENTENCE_RE.split(text):
+        words = words_of(sentence)
+        lowered = [word.lower() for word in words]
+        matches: list[tuple[int, int, Alias]] = []
+        position, count = 0, len(words)
+        while position < count:
+            for alias in by_first_word.get(lowered[position], ()):
+                end = position + len(alias.words)
+                if end - position > 1 and tuple(lowered[position:end]) != alias.words:
+                    continue
+                spelling = tuple(words[position:end])
+                if alias.spellings is not None and spelling not in alias.spellings:
+                    continue
+                matches.append((position, end, alias))
+                position = end
+                break
+            else:
+                position += 1
+        accepted = [alias.rule is None for _, _, alias in matches]
+        # Another technology nearby vouches for a guarded name, and so does a guarded one
+        # accepted on its own evidence ("Kafka consumer in Go"); two with none ("Ruby and
+        # Julia") stay people. Nearby, not anywhere in the sentence: "Had a Java at the
+        # café, then fixed the Postgres index" is about coffee.
+        changed = True
+        while changed:
+            changed = False
+            anchors = [start for (start, _, _), ok in zip(matches, accepted) if ok]
+            for index, (start, end, alias) in enumerate(matches):
+                if not accepted[index] and has_evidence(alias.rule, lowered, start, end, anchors):
+                    accepted[index] = changed = True
+        for (_, _, alias), ok in zip(matches, accepted):
+            if ok:
+                found.setdefault(alias.canonical)
+    return tuple(found)
+
+
+class KeywordTagger(BaseTagger):
+    """Tag entries with the technologies a curated gazetteer finds in them, offline."""
+
+    def tag(self, entries: Sequence[str]) -> list[TaggedEntry]:
+        """Return one `TaggedEntry` per entry with its canonical technology names."""
+        return [TaggedEntry(tags=find_technologies(entry or "")) for entry in entries]

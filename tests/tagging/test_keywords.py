@@ -1,0 +1,278 @@
+"""Tests for the offline keyword tagger, its gazetteer and its accuracy on a labelled set."""
+import csv
+from pathlib import Path
+
+import pytest
+
+from tagging.taggers.base import TaggedEntry
+from tagging.taggers.keywords import KeywordTagger, build_gazetteer, canonical_name, get_gazetteer
+
+LABELLED_ENTRIES = Path(__file__).parent / "data" / "labelled_entries.csv"
+
+
+def tags(text):
+    return KeywordTagger().tag([text])[0].tags
+
+
+def read_labelled():
+    with LABELLED_ENTRIES.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [(row["entry"], {tag for tag in row["tags"].split("|") if tag}) for row in rows]
+
+
+def test_tag_returns_one_entry_per_input_in_order():
+    result = KeywordTagger().tag(["A Django app on PostgreSQL", "", "   \n", "Lunch with the team"])
+    assert result == [
+        TaggedEntry(tags=("Django", "PostgreSQL")),
+        TaggedEntry(tags=()),
+        TaggedEntry(tags=()),
+        TaggedEntry(tags=()),
+    ]
+
+
+def test_tagger_rejects_options():
+    with pytest.raises(TypeError):
+        KeywordTagger(model="gpt-4o")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Tuned postgres vacuum settings", ("PostgreSQL",)),
+        ("Moved the data to PostgreSQL", ("PostgreSQL",)),
+        ("Cleaned up the k8s manifests", ("Kubernetes",)),
+        ("The js bundle got smaller", ("JavaScript",)),
+        ("Converted the scripts to ts", ("TypeScript",)),
+        ("Ported the worker to golang", ("Go",)),
+        ("Added drf serializers", ("Django REST framework",)),
+        ("Upgraded nodejs on the runners", ("Node.js",)),
+        ("Upgraded node.js on the runners", ("Node.js",)),
+        ("Bindings for csharp", ("C#",)),
+        ("Bindings for cpp", ("C++",)),
+        ("dotnet test runs in CI", (".NET",)),
+        ("Stored uploads in S3 via aws", ("Amazon S3", "Amazon Web Services")),
+        ("Objective-C bridging header", ("Objective-C",)),
+        ("scikit learn pipeline", ("scikit-learn",)),
+    ],
+)
+def test_aliases_map_to_canonical_names(text, expected):
+    assert tags(text) == expected
+
+
+def test_names_with_symbols_match():
+    text = "Compared C++, C#, .NET, Node.js, F#, Vue.js and ASP.NET Core."
+    assert tags(text) == ("C++", "C#", ".NET", "Node.js", "F#", "Vue.js", "ASP.NET Core")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Javascript tooling is a mess", ("JavaScript",)),
+        ("Goal for this sprint: fewer flaky tests", ()),
+        ("Found a Rusty old laptop in the storage room", ()),
+        ("The reactor pattern is confusing", ()),
+        ("Scalable architecture review", ()),
+        ("Pythonic code review comments", ()),
+        ("Googled the error message", ()),
+    ],
+)
+def test_names_match_whole_words_only(text, expected):
+    assert tags(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "went to the store",
+        "I will go home",
+        "rust on the bike",
+        "a swift reply",
+        "spring cleaning",
+        "express her concerns",
+        "read Franz Kafka",
+        "react to the news",
+        "a flask of tea",
+        "had a mocha",
+        "in jest",
+        "next week",
+        # The same words capitalised, as at the start of a sentence.
+        "Spring cleaning before the sprint review",
+        "React to review comments before Friday",
+        "Express delivery of the new monitors arrived",
+        "Go home, said my manager",
+        "Swift decision from the architecture board",
+        "Taylor Swift tickets sold out before I could finish the deploy",
+        "Read Franz Kafka on the train home",
+        "The Go-to-market meeting ran long",
+        "Plan C is to postpone the launch",
+        "Julia presented the quarterly numbers",
+        "Ruby said she will review the slides",
+        "Chef made pasta for the team lunch",
+        "Puppet show at my kid's school",
+        "Storm warning, working from home",
+        "Went to Java for two weeks",
+        "Hand rails on the office stairs got fixed",
+        "Spark of inspiration on the walk",
+        "Had a Mocha and a croissant",
+    ],
+)
+def test_ambiguous_words_in_ordinary_prose_are_not_tags(text):
+    assert tags(text) == ()
+
+
+def test_kubernetes_node_is_not_nodejs():
+    assert tags("Node pool autoscaling on the Kubernetes cluster failed") == ("Kubernetes",)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("wrote a Go service", "Go"),
+        ("rewrote the parser in Rust", "Rust"),
+        ("iOS app in Swift", "Swift"),
+        ("Spring Boot microservice", "Spring Boot"),
+        ("Express API in Node.js", "Express"),
+        ("Kafka consumer", "Apache Kafka"),
+        ("Flask app", "Flask"),
+        ("React component", "React"),
+        ("Goroutines leak in the Go poller", "Go"),
+        ("Bumped Rails to 7.1", "Ruby on Rails"),
+        ("Wrote a Ruby script for the cleanup", "Ruby"),
+        ("Benchmarked the Julia implementation", "Julia"),
+        ("Wrote unit tests in Jest for the reducer", "Jest"),
+        ("Mocha test suite is green again", "Mocha"),
+        ("Fixed a leak in the C extension", "C"),
+        ("Rewrote the stats scripts in R", "R"),
+        ("Updated Node to 20 LTS on the build agents", "Node.js"),
+        ("Wrote Chef cookbooks for the fleet", "Chef"),
+        ("Salt minions ignore the pillar data", "SaltStack"),
+        ("Spark job ran out of executor memory", "Apache Spark"),
+    ],
+)
+def test_ambiguous_words_with_technical_evidence_are_tags(text, expected):
+    assert expected in tags(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Heute habe ich eine REST-API mit Django und PostgreSQL gebaut", ("Django", "PostgreSQL")),
+        ("Bug im React-Frontend behoben", ("React",)),
+        ("Kubernetes-Cluster aufgesetzt", ("Kubernetes",)),
+        ("Docker-Image verkleinert", ("Docker",)),
+        ("Python-Skript für den Export geschrieben", ("Python",)),
+        ("Neuen Go-Service geschrieben", ("Go",)),
+        ("Kafka-Consumer implementiert", ("Apache Kafka",)),
+        ("C#-Projekt auf .NET 8 gehoben", ("C#", ".NET")),
+        ("Speicherleck im C++-Modul gefunden", ("C++",)),
+        ("Vue.js-Komponenten umgestellt", ("Vue.js",)),
+        ("Mein Chef will bis Freitag eine Demo sehen", ()),
+        ("Der Go-Live ist für Dienstag geplant", ()),
+        ("Im Urlaub Kafka gelesen", ()),
+        ("Der Helm muss beim Radfahren getragen werden", ()),
+    ],
+)
+def test_german_entries_and_hyphenated_compounds(text, expected):
+    assert tags(text) == expected
+
+
+def test_tags_are_deduplicated_in_order_of_first_mention():
+    text = "Kafka consumer in Go. Then Django; later django admin, Postgres and golang again."
+    assert tags(text) == ("Apache Kafka", "Go", "Django", "PostgreSQL")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Spring Boot microservice", ("Spring Boot",)),
+        ("React Native app for Android", ("React Native", "Android")),
+        ("Ruby on Rails upgrade", ("Ruby on Rails",)),
+        ("Kafka Streams topology", ("Kafka Streams",)),
+        ("Deployed to Google Kubernetes Engine", ("Google Kubernetes Engine",)),
+    ],
+)
+def test_longest_name_wins(text, expected):
+    assert tags(text) == expected
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("postgres", "PostgreSQL"),
+        ("Postgres", "PostgreSQL"),
+        ("PostgreSQL", "PostgreSQL"),
+        ("k8s", "Kubernetes"),
+        ("node", "Node.js"),
+        ("NodeJS", "Node.js"),
+        ("node js", "Node.js"),
+        ("go", "Go"),
+        ("Golang", "Go"),
+        ("c#", "C#"),
+        ("C Sharp", "C#"),
+        ("cpp", "C++"),
+        ("dotnet", ".NET"),
+        ("Vue JS", "Vue.js"),
+        ("Spring-Boot", "Spring Boot"),
+        ("  django rest framework ", "Django REST framework"),
+        ("DRF", "Django REST framework"),
+        ("kafka", "Apache Kafka"),
+        ("Excel", None),
+        ("REST", None),
+        ("VS Code", None),
+        ("", None),
+    ],
+)
+def test_canonical_name(value, expected):
+    assert canonical_name(value) == expected
+
+
+def test_every_canonical_name_is_its_own_canonical_name():
+    names = get_gazetteer().categories
+    assert {name: canonical_name(name) for name in names if canonical_name(name) != name} == {}
+
+
+def test_gazetteer_has_several_hundred_technologies():
+    assert len(get_gazetteer().categories) >= 400
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ([{"canonical": "A", "aliases": "x"}, {"canonical": "B", "aliases": "X"}], "names both"),
+        ([{"canonical": "A"}, {"canonical": "A"}], "repeated"),
+        ([{"canonical": "A", "cues": "code"}], "need a guarded name"),
+        ([{"canonical": "A", "guarded": "A", "blockers": "@nobody"}], "unknown word set"),
+        ([{"canonical": "A", "guarded": "A", "cues": "two words"}], "single word"),
+        ([{"canonical": "A", "guarded": "A", "evidence": "some"}], "evidence"),
+    ],
+)
+def test_malformed_gazetteer_rows_are_rejected(rows, message):
+    with pytest.raises(ValueError, match=message):
+        build_gazetteer(rows)
+
+
+def test_labelled_set_uses_only_known_canonical_names():
+    labels = set().union(*(expected for _, expected in read_labelled()))
+    assert {label for label in labels if canonical_name(label) != label} == set()
+
+
+def test_accuracy_on_labelled_entries():
+    labelled = read_labelled()
+    results = KeywordTagger().tag([entry for entry, _ in labelled])
+    true_positives = false_positives = false_negatives = 0
+    for (_, expected), result in zip(labelled, results):
+        found = set(result.tags)
+        true_positives += len(found & expected)
+        false_positives += len(found - expected)
+        false_negatives += len(expected - found)
+    precision = true_positives / (true_positives + false_positives)
+    recall = true_positives / (true_positives + false_negatives)
+    f1 = 2 * precision * recall / (precision + recall)
+    print(
+        f"KeywordTagger on {len(labelled)} labelled entries: "
+        f"precision={precision:.3f} recall={recall:.3f} F1={f1:.3f}"
+    )
+    assert len(labelled) >= 120
+    assert precision >= 0.90
+    assert f1 >= 0.90
+

@@ -1,0 +1,122 @@
+"""The tagging resource end to end: order entries, poll, read logs, batches and tags."""
+import pytest
+from rest_framework.test import APIClient
+
+from asyncrest.models import Order
+from tagging.jobs import tag_logs
+from tagging.models import Batch, Log, Tag
+from tests.conftest import wait_for_order
+
+ENTRY = "wrote a program using Python Django"
+
+
+def order_tagging(api, body):
+    response = api.post("/async/tagging/order/", body, format="json")
+    assert response.status_code == 202, response.content
+    return response["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker")
+class TestThroughTheWorker:
+    def test_one_entry_becomes_a_log_with_its_tags(self, api):
+        done = wait_for_order(api, order_tagging(api, {"entry": ENTRY}))
+        assert done.status_code == 201
+        log_url = done["Location"]
+        assert log_url.startswith("http://testserver/tagging/logs/")
+        log = api.get(log_url)
+        assert log.status_code == 200
+        body = log.json()
+        assert body["entry"] == ENTRY
+        assert body["tags"] == [{"type": "tech-stack", "value": "Django"}, {"type": "tech-stack", "value": "Python"}]
+        assert set(body) == {"id", "url", "entry", "timestamp", "tags"}
+
+    def test_entries_become_a_batch(self, api):
+        entries = [ENTRY, "deployed the API to Kubernetes with Helm", "lunch with the team", "fixed a React bug"]
+        done = wait_for_order(api, order_tagging(api, {"entries": entries, "timestamp": "2026-11-02T09:30:00Z"}))
+        assert done.status_code == 201
+        assert done.json()["processed"] == 4 and done.json()["total"] == 4
+        batch = api.get(done["Location"]).json()
+        assert (batch["rows"], batch["tagged"], batch["rejected"], batch["rejected_rows"]) == (4, 4, 0, [])
+        assert {"value": "Django", "count": 1} in batch["top_tags"]
+        logs = api.get(batch["logs_url"]).json()
+        assert [log["entry"] for log in logs["results"]] == entries
+        assert [[t["value"] for t in log["tags"]] for log in logs["results"]] == [
+            ["Django", "Python"], ["Helm", "Kubernetes"], [], ["React"],
+        ]
+        assert {log["timestamp"] for log in logs["results"]} == {"2026-11-02T09:30:00Z"}
+
+
+@pytest.mark.django_db
+class TestResults:
+    @pytest.fixture
+    def alice_log(self, user):
+        order = Order.objects.create(owner=user, resource="tagging", input={"entry": ENTRY})
+        Order.objects.start(order.pk)
+        return tag_logs(order)
+
+    def test_logs_filter_by_tag(self, api, alice_log):
+        other = Log.objects.create(owner=alice_log.owner, entry="wrote docs")
+        assert [log["id"] for log in api.get("/tagging/logs/?tag=django").json()["results"]] == [alice_log.pk]
+        assert [log["id"] for log in api.get("/tagging/logs/?tag=python3").json()["results"]] == [alice_log.pk]
+        assert api.get("/tagging/logs/?tag=Rust").json()["count"] == 0
+        assert api.get("/tagging/logs/").json()["count"] == 2
+        assert other.pk in [log["id"] for log in api.get("/tagging/logs/").json()["results"]]
+
+    def test_tag_counts(self, api, alice_log):
+        assert api.get("/tagging/tags/").json() == [
+            {"type": "tech-stack", "value": "Django", "count": 1},
+            {"type": "tech-stack", "value": "Python", "count": 1},
+        ]
+
+    def test_results_are_visible_to_their_owner_only(self, api, other_api, alice_log):
+        batch = Batch.objects.create(owner=alice_log.owner)
+        assert api.get(alice_log.get_absolute_url()).status_code == 200
+        assert api.get(batch.get_absolute_url()).status_code == 200
+        assert other_api.get(alice_log.get_absolute_url()).status_code == 404
+        assert other_api.get(batch.get_absolute_url()).status_code == 404
+        assert other_api.get("/tagging/logs/").json()["count"] == 0
+        assert other_api.get("/tagging/logs/?tag=Django").json()["count"] == 0
+        assert other_api.get("/tagging/tags/").json() == []
+        for url in (alice_log.get_absolute_url(), "/tagging/logs/", "/tagging/tags/", batch.get_absolute_url()):
+            assert APIClient().get(url).status_code == 401
+
+    def test_running_the_job_twice_stores_nothing_twice(self, user):
+        order = Order.objects.create(owner=user, resource="tagging", input={"entries": [ENTRY, "Redis and Celery"]})
+        Order.objects.start(order.pk)
+        first = tag_logs(order)
+        second = tag_logs(order)
+        assert first == second
+        assert Log.objects.filter(order=order).count() == 2
+        assert Tag.objects.filter(log__order=order).count() == 4
+        first.refresh_from_db()
+        assert first.tagged == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "non_field_errors"),
+        ({"entry": ENTRY, "entries": [ENTRY]}, "non_field_errors"),
+        ({"entry": ""}, "entry"),
+        ({"entry": 42.5, "timestamp": "yesterday"}, "timestamp"),
+        ({"entries": []}, "entries"),
+        ({"entries": "not a list"}, "entries"),
+        ({"entries": [ENTRY, ""]}, "entries"),
+        ({"entry": "x" * 10_001}, "entry"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field(api, body, field):
+    response = api.post("/async/tagging/order/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json(), response.json()
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_too_many_entries_is_400_pointing_to_csv(api, settings):
+    settings.TAGGING_MAX_ENTRIES = 3
+    response = api.post("/async/tagging/order/", {"entries": ["a", "b", "c", "d"]}, format="json")
+    assert response.status_code == 400
+    assert "CSV" in response.json()["entries"][0]
