@@ -19,25 +19,29 @@ def tag_logs(order):
     """Tag the order's entry (returns its Log) or entries (returns their Batch)."""
     data = order.input
     timestamp = parse_datetime(data["timestamp"]) if data.get("timestamp") else order.created_at
+    single = "entry" in data
+    entries = [data["entry"]] if single else data["entries"]
     with fail_on_error(order, "Tagging failed", code="tagging_failed"):
         tagger = get_tagger()
         try:
-            if "entry" in data:
-                store_tagged(order, None, 0, [data["entry"]], timestamp, tagger)
-                return Log.objects.get(order=order, position=0)
-            entries = data["entries"]
-            batch, _ = Batch.objects.get_or_create(order=order, defaults={"owner": order.owner, "rows": len(entries)})
+            batch = None
+            if not single:
+                batch, _ = Batch.objects.get_or_create(
+                    order=order, defaults={"owner": order.owner, "rows": len(entries)}
+                )
             chunks = chunked(entries, tagger.batch_size)
             with ProgressItems(order, chunks, total=len(entries), weight=len, message="Tagging entries") as items:
                 start = 0
                 for chunk in items:
                     store_tagged(order, batch, start, chunk, timestamp, tagger)
                     start += len(chunk)
-            batch.tagged = batch.logs.count()
-            batch.save(update_fields=["tagged"])
-            return batch
         finally:
             tagger.close()
+    if single:
+        return Log.objects.get(order=order, position=0)
+    batch.tagged = batch.logs.count()
+    batch.save(update_fields=["tagged"])
+    return batch
 
 
 def chunked(items: Sequence[str], size: int) -> Iterator[list[str]]:

@@ -28,6 +28,7 @@ class TestThroughTheWorker:
         assert log.status_code == 200
         body = log.json()
         assert body["entry"] == ENTRY
+        assert (done.json()["processed"], done.json()["total"]) == (1, 1)
         assert body["tags"] == [{"type": "tech-stack", "value": "Django"}, {"type": "tech-stack", "value": "Python"}]
         assert set(body) == {"id", "url", "entry", "timestamp", "tags"}
 

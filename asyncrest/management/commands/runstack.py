@@ -207,9 +207,9 @@ class Command(BaseCommand):
             try:
                 socket.create_connection((address, port), timeout=1).close()
                 return True
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline:
-                    raise CommandError(f"The web server is not listening on {host}:{port}.")
+                    raise CommandError(f"The web server is not listening on {host}:{port}.") from exc
                 time.sleep(0.2)
         return False
 
