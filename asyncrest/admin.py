@@ -12,13 +12,14 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     readonly_fields = [
         "id", "owner", "resource", "status", "input", "progress", "processed", "total", "message",
-        "resource_url", "error_code", "error_message", "error_detail", "attempts", "job_id",
+        "resource_url", "error_code", "error_message", "error_detail", "usage", "attempts", "job_id",
         "created_at", "updated_at", "started_at", "finished_at",
     ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "resource", "status", "input"]}),
         ("Progress", {"fields": ["progress", "processed", "total", "message", "resource_url"]}),
         ("Error", {"fields": ["error_code", "error_message", "error_detail"]}),
+        ("Usage", {"fields": ["usage"]}),
         ("Delivery", {"fields": ["attempts", "job_id", "created_at", "updated_at", "started_at", "finished_at"]}),
     ]
 

@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +63,18 @@ class OrderQuerySet(models.QuerySet):
         """Move a pending order to cancelled."""
         return self._move(pk, PENDING, Status.CANCELLED, finished_at=timezone.now())
 
+    def add_usage(self, pk, counts: dict[str, int]) -> None:
+        """Add `counts` to the order's usage totals (safe against concurrent chunk jobs)."""
+        if not counts:
+            return
+        with transaction.atomic():
+            usage = self.select_for_update().filter(pk=pk).values_list("usage", flat=True).first()
+            if usage is None:
+                return
+            for name, value in counts.items():
+                usage[name] = usage.get(name, 0) + value
+            self.filter(pk=pk).update(usage=usage)
+
     def report_progress(self, pk, processed: int, total: int | None, message: str | None = None) -> bool:
         """Record progress on a running order; False if it is no longer running."""
         fields: dict = {"processed": processed, "total": total}
@@ -94,6 +106,9 @@ class Order(models.Model):
     error_message = models.TextField(blank=True)
     # Tracebacks stay here and in the logs; they are never part of the API.
     error_detail = models.TextField(blank=True)
+
+    # What the job spent, e.g. {"requests": 12, "prompt_tokens": 3400}: for operators, not the API.
+    usage = models.JSONField(default=dict, blank=True)
 
     attempts = models.PositiveIntegerField(default=0)
     job_id = models.CharField(max_length=64, blank=True)

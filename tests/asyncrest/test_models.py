@@ -54,3 +54,10 @@ def test_progress_is_recorded_only_while_running(order):
     assert Order.objects.report_progress(order.pk, 1, 4, "Working")
     order.refresh_from_db()
     assert (order.processed, order.total, order.progress, order.message) == (1, 4, 25.0, "Working")
+
+
+def test_usage_counts_add_up(order):
+    Order.objects.add_usage(order.pk, {"requests": 2, "prompt_tokens": 100})
+    Order.objects.add_usage(order.pk, {"requests": 1, "completion_tokens": 7})
+    order.refresh_from_db()
+    assert order.usage == {"requests": 3, "prompt_tokens": 100, "completion_tokens": 7}
