@@ -18,6 +18,22 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_SIZE": 10 * 1024 * 1024,
     # Default job timeout in seconds for resources registered without one.
     "DEFAULT_TIMEOUT": 600,
+    # Attempts per order before a lost worker fails it with "worker_lost" (resources may override).
+    "MAX_ATTEMPTS": 3,
+    # A running job records a heartbeat this often (seconds)...
+    "HEARTBEAT_INTERVAL": 10,
+    # ...and its worker counts as lost when none came for this long.
+    "LOST_AFTER": 30,
+    # The reconciler runs this often (seconds), in workers and in runstack.
+    "RECONCILE_INTERVAL": 15,
+    # A queued order without a job in Redis for this long is enqueued again.
+    "QUEUED_GRACE": 10,
+    # Seconds of backoff before retry n (doubled per attempt, capped at 5 minutes).
+    "RETRY_BACKOFF": 5,
+    # A running order past its timeout by this much is failed with "timeout" by the reconciler.
+    "TIMEOUT_GRACE": 30,
+    # How long an Idempotency-Key returns the same order.
+    "IDEMPOTENCY_TTL": 24 * 60 * 60,
 }
 
 

@@ -48,7 +48,9 @@ def fail_on_error(order, message: str, *, code: str = "job_failed") -> Iterator[
         else:
             error_code, text = code, message
         detail = traceback.format_exc()
-        if Order.objects.fail(order.pk, error_code, text, detail):
+        # Only the execution holding the order may fail it (None outside the runner: anyone).
+        lease = getattr(order, "lease", "") or None
+        if Order.objects.fail(order.pk, error_code, text, detail, lease=lease):
             logger.error(
                 "order %s resource=%s status=failed code=%s: %s",
                 order.pk, order.resource, error_code, text, exc_info=True,

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from redis.exceptions import RedisError
 
 from . import conf
@@ -17,12 +19,12 @@ def enqueue_order(order) -> bool:
     """Hand `order` to its resource's RQ queue; False (and logged) if Redis cannot take it.
 
     The order row is already committed, so an order that cannot be delivered now stays
-    `queued` and is not lost.
+    `queued` and is not lost: the reconciler delivers it later.
     """
     from .queues import get_queue
 
     resource = get_resource(order.resource)
-    timeout = (resource.timeout if resource else None) or conf.get("DEFAULT_TIMEOUT")
+    timeout = resource.get_timeout() if resource else conf.get("DEFAULT_TIMEOUT")
     try:
         get_queue(resource.queue if resource else None).enqueue(
             run_order,
@@ -37,6 +39,19 @@ def enqueue_order(order) -> bool:
     return True
 
 
+def remove_job(order) -> None:
+    """Take a cancelled order's job out of its queue (best effort: a late run finds it cancelled)."""
+    from rq.job import Job
+
+    from .queues import get_connection
+
+    resource = get_resource(order.resource)
+    try:
+        Job.fetch(order.job_id or str(order.pk), connection=get_connection(resource.queue if resource else None)).cancel()
+    except Exception as exc:  # no such job, or Redis down: the claim will refuse the cancelled order anyway
+        logger.debug("order %s: job not removed (%s)", order.pk, exc)
+
+
 def run_order(order_id: str) -> str | None:
     """Run the job registered for the order `order_id`; return the resource URL it made."""
     close_old_connections()
@@ -49,31 +64,70 @@ def run_order(order_id: str) -> str | None:
 def _run(order_id: str) -> str | None:
     from .models import Order
 
-    if not Order.objects.start(order_id):
+    lease = uuid.uuid4().hex
+    if not Order.objects.claim(order_id, lease):
         status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
-        logger.info("order %s not started: status is %s", order_id, status or "unknown")
+        logger.info("order %s not started: status is %s, or another execution holds it", order_id, status or "unknown")
         return None
     order = Order.objects.get(pk=order_id)
     logger.info("order %s resource=%s status=running attempt=%s", order.pk, order.resource, order.attempts)
     resource = get_resource(order.resource)
     if resource is None:
-        Order.objects.fail(order.pk, "unknown_resource", f"No job is registered for resource {order.resource!r}.")
+        Order.objects.fail(
+            order.pk, "unknown_resource", f"No job is registered for resource {order.resource!r}.", lease=lease
+        )
         logger.error("order %s resource=%s status=failed: no such resource", order.pk, order.resource)
         return None
-    try:
-        with fail_on_error(order, "The job failed", code="job_failed"):
-            url = resource_path(resource.func(order))
-    except OrderCancelled:
-        Order.objects.cancel(order.pk)
-        logger.info("order %s resource=%s status=cancelled", order.pk, order.resource)
-        return None
-    if Order.objects.complete(order.pk, url):
+    with Heartbeat(order.pk, lease):
+        try:
+            with fail_on_error(order, "The job failed", code="job_failed"):
+                url = resource_path(resource.func(order))
+        except OrderCancelled:
+            if Order.objects.cancel(order.pk, lease=lease):
+                logger.info("order %s resource=%s status=cancelled", order.pk, order.resource)
+            else:
+                logger.warning("order %s resource=%s stopped: this execution no longer holds it", order.pk, order.resource)
+            return None
+    if Order.objects.complete(order.pk, url, lease=lease):
         order.refresh_from_db(fields=["started_at", "finished_at"])
         logger.info(
             "order %s resource=%s status=completed duration=%.3fs",
             order.pk, order.resource, order.duration.total_seconds(),
         )
+    else:
+        logger.warning("order %s resource=%s finished, but this execution no longer holds it", order.pk, order.resource)
     return url
+
+
+class Heartbeat:
+    """Record, from a background thread, that the execution holding `lease` is alive."""
+
+    def __init__(self, order_id, lease: str, interval: float | None = None) -> None:
+        self.order_id, self.lease = order_id, lease
+        self.interval = conf.get("HEARTBEAT_INTERVAL") if interval is None else interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{order_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        from .models import Order
+
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if not Order.objects.heartbeat(self.order_id, self.lease):
+                        return  # finished, cancelled or taken over: nothing left to keep alive
+                except Exception:  # a database hiccup must not kill the job; the next beat retries
+                    logger.warning("order %s heartbeat failed", self.order_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def resource_path(result) -> str:

@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,44 +24,87 @@ FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
 
 class OrderQuerySet(models.QuerySet):
-    """Status transitions as conditional UPDATEs: a status never goes backwards."""
+    """Status transitions as conditional UPDATEs: a status never goes backwards.
+
+    The execution that runs an order holds its `lease`, a token set when it claims the
+    order. Writes from a job carry the lease, so an execution that lost its order (its
+    worker was presumed dead and the order retried elsewhere) cannot change it any more.
+    A `lease=None` argument means any holder (the reconciler, the API, the admin).
+    """
 
     def owned_by(self, user) -> OrderQuerySet:
         return self.filter(owner=user)
 
-    def _move(self, pk, from_: tuple[str, ...], to: str, **fields) -> bool:
+    def _move(self, pk, from_: tuple[str, ...], to: str, lease: str | None = None, **fields) -> bool:
         fields.setdefault("updated_at", timezone.now())
-        return self.filter(pk=pk, status__in=from_).update(status=to, **fields) == 1
+        rows = self.filter(pk=pk, status__in=from_)
+        if lease is not None:
+            rows = rows.filter(lease=lease)
+        return rows.update(status=to, **fields) == 1
 
-    def start(self, pk) -> bool:
-        """Move a queued order to running and count the attempt; False if it was not queued."""
+    def claim(self, pk, lease: str) -> bool:
+        """Take a queued order, or a running one handed back for a retry; count the attempt."""
         now = timezone.now()
-        return self._move(
-            pk, (Status.QUEUED,), Status.RUNNING, started_at=now, attempts=F("attempts") + 1
+        return (
+            self.filter(pk=pk)
+            .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease=""))
+            .filter(cancel_requested_at__isnull=True)
+            .update(
+                status=Status.RUNNING, lease=lease, attempts=F("attempts") + 1,
+                started_at=now, heartbeat_at=now, updated_at=now, available_at=None,
+            )
+            == 1
         )
 
-    def complete(self, pk, resource_url: str, message: str = "") -> bool:
+    def heartbeat(self, pk, lease: str) -> bool:
+        """Record that the execution holding `lease` is alive; False if it no longer holds it."""
+        return self.filter(pk=pk, status=Status.RUNNING, lease=lease).update(heartbeat_at=timezone.now()) == 1
+
+    def release(self, pk, lease: str, message: str, available_at=None) -> bool:
+        """Hand a running order back for another attempt (it stays `running`, without a lease)."""
+        now = timezone.now()
+        return (
+            self.filter(pk=pk, status=Status.RUNNING, lease=lease)
+            .update(lease="", message=message[:255], available_at=available_at or now, updated_at=now)
+            == 1
+        )
+
+    def complete(self, pk, resource_url: str, *, lease: str | None = None, message: str = "") -> bool:
         """Move a running order to completed with its resource's URL."""
         fields = {"resource_url": resource_url, "finished_at": timezone.now(), "progress": 100.0}
         if message:
             fields["message"] = message
-        return self._move(pk, (Status.RUNNING,), Status.COMPLETED, **fields)
+        return self._move(pk, (Status.RUNNING,), Status.COMPLETED, lease=lease, **fields)
 
-    def fail(self, pk, code: str, message: str, detail: str = "") -> bool:
+    def fail(self, pk, code: str, message: str, detail: str = "", *, lease: str | None = None) -> bool:
         """Move a pending order to failed with an error code and a message for people."""
         return self._move(
-            pk,
-            PENDING,
-            Status.FAILED,
-            error_code=code[:64],
-            error_message=message,
-            error_detail=detail,
-            finished_at=timezone.now(),
+            pk, PENDING, Status.FAILED, lease=lease,
+            error_code=code[:64], error_message=message, error_detail=detail, finished_at=timezone.now(),
         )
 
-    def cancel(self, pk) -> bool:
+    def cancel(self, pk, *, lease: str | None = None) -> bool:
         """Move a pending order to cancelled."""
-        return self._move(pk, PENDING, Status.CANCELLED, finished_at=timezone.now())
+        return self._move(pk, PENDING, Status.CANCELLED, lease=lease, finished_at=timezone.now())
+
+    def cancel_waiting(self, pk) -> bool:
+        """Cancel an order that no execution holds (queued, or waiting for a retry)."""
+        now = timezone.now()
+        return (
+            self.filter(pk=pk)
+            .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease=""))
+            .update(status=Status.CANCELLED, finished_at=now, updated_at=now)
+            == 1
+        )
+
+    def request_cancel(self, pk) -> bool:
+        """Ask the execution of a running order to stop at its next progress step."""
+        now = timezone.now()
+        return (
+            self.filter(pk=pk, status=Status.RUNNING, cancel_requested_at__isnull=True)
+            .update(cancel_requested_at=now, updated_at=now, message="Cancelling")
+            == 1
+        )
 
     def add_usage(self, pk, counts: dict[str, int]) -> None:
         """Add `counts` to the order's usage totals (safe against concurrent chunk jobs)."""
@@ -75,14 +118,20 @@ class OrderQuerySet(models.QuerySet):
                 usage[name] = usage.get(name, 0) + value
             self.filter(pk=pk).update(usage=usage)
 
-    def report_progress(self, pk, processed: int, total: int | None, message: str | None = None) -> bool:
-        """Record progress on a running order; False if it is no longer running."""
-        fields: dict = {"processed": processed, "total": total}
+    def report_progress(
+        self, pk, processed: int, total: int | None, message: str | None = None, *, lease: str | None = None
+    ) -> bool:
+        """Record progress on a running order; False if it stopped running or a cancel was asked."""
+        now = timezone.now()
+        fields: dict = {"processed": processed, "total": total, "updated_at": now, "heartbeat_at": now}
         if total:
             fields["progress"] = round(min(100.0, 100.0 * processed / total), 2)
         if message is not None:
             fields["message"] = message[:255]
-        return self._move(pk, (Status.RUNNING,), Status.RUNNING, **fields)
+        rows = self.filter(pk=pk, status=Status.RUNNING, cancel_requested_at__isnull=True)
+        if lease is not None:
+            rows = rows.filter(lease=lease)
+        return rows.update(**fields) == 1
 
 
 class Order(models.Model):
@@ -112,6 +161,15 @@ class Order(models.Model):
 
     attempts = models.PositiveIntegerField(default=0)
     job_id = models.CharField(max_length=64, blank=True)
+    # The token of the execution that holds the order; empty while none does.
+    lease = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A retry is not enqueued before this time (backoff after a lost worker).
+    available_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -122,6 +180,14 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # Concurrent POSTs with one Idempotency-Key are resolved here, not by a read-then-write race.
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="asyncrest_unique_idempotency_key",
+            ),
+        ]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="asyncrest_owner_created"),
             models.Index(fields=["status", "updated_at"], name="asyncrest_status_updated"),

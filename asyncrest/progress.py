@@ -17,8 +17,8 @@ class ProgressItems(Generic[T]):
     An item counts as processed once the loop asks for the next one (or ends). Writes are
     throttled to one per `interval` seconds (setting `PROGRESS_INTERVAL`), so a loop over a
     million rows costs a handful of UPDATEs, not a million. Each write is conditional on the
-    order still running; when it is not (a cancel request), `OrderCancelled` is raised
-    from the loop, which is where a cancelled job stops.
+    order still running, not asked to cancel and held by this execution; when not,
+    `OrderCancelled` is raised from the loop, which is where a cancelled job stops.
 
     `weight(item)` says how many units an item is worth (e.g. `len` for chunks of rows).
     """
@@ -71,6 +71,7 @@ class ProgressItems(Generic[T]):
             self.message = message
         self._last_write = time.monotonic()
         total = self.total if self.total is not None else None
-        if not Order.objects.report_progress(self.order.pk, self.processed, total, self.message):
-            raise OrderCancelled(f"order {self.order.pk} is no longer running")
+        lease = getattr(self.order, "lease", "") or None
+        if not Order.objects.report_progress(self.order.pk, self.processed, total, self.message, lease=lease):
+            raise OrderCancelled(f"order {self.order.pk} is no longer running, or was asked to stop")
         self.order.processed, self.order.total = self.processed, total

@@ -18,10 +18,21 @@ class Resource:
     serializer: type | None = None
     timeout: int | None = None
     queue: str | None = None
+    max_attempts: int | None = None
 
     @property
     def dotted_path(self) -> str:
         return f"{self.func.__module__}.{self.func.__qualname__}"
+
+    def get_timeout(self) -> int:
+        from . import conf
+
+        return self.timeout or conf.get("DEFAULT_TIMEOUT")
+
+    def get_max_attempts(self) -> int:
+        from . import conf
+
+        return self.max_attempts or conf.get("MAX_ATTEMPTS")
 
 
 def register(
@@ -30,6 +41,7 @@ def register(
     serializer: type | None = None,
     timeout: int | None = None,
     queue: str | None = None,
+    max_attempts: int | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register the decorated function as the job that fulfils orders for resource `name`."""
 
@@ -44,7 +56,8 @@ def register(
                 f"asyncrest resource {name!r} is registered twice: by {existing.dotted_path} and by {this}."
             )
         _registry[name] = Resource(
-            name=name, func=func, serializer=serializer, timeout=timeout, queue=queue
+            name=name, func=func, serializer=serializer, timeout=timeout, queue=queue,
+            max_attempts=max_attempts,
         )
         return func
 

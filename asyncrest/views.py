@@ -1,7 +1,13 @@
 """The order endpoints: place an order, watch it, list your orders."""
 from __future__ import annotations
 
-from django.db import transaction
+import hashlib
+import json
+from datetime import timedelta
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -9,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import conf
-from .exceptions import PayloadTooLarge
-from .jobs import enqueue_order
+from .exceptions import IdempotencyKeyReused, OrderConflict, PayloadTooLarge
+from .jobs import enqueue_order, remove_job
 from .models import Order, Status
 from .registry import Resource, get_resource
 from .serializers import OrderSerializer
@@ -43,14 +49,55 @@ class OrderCreateView(generics.GenericAPIView):
         if limit and length > limit:
             raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {limit} bytes.")
 
+    def get_idempotency_key(self, request: Request) -> str | None:
+        """Return the `Idempotency-Key` header, or None; 400 if it is not a short printable token."""
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return None
+        key = key.strip()
+        if not key or len(key) > 255 or not key.isprintable():
+            raise ValidationError({"Idempotency-Key": ["Must be 1 to 255 printable characters."]})
+        return key
+
     def post(self, request: Request, *args, **kwargs) -> Response:
-        self.get_job_kind()
+        resource = self.get_job_kind()
         self.check_body_size(request)
+        key = self.get_idempotency_key(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = self.perform_create(serializer)
+        order_input = self.get_order_input(serializer)
+        fingerprint = request_fingerprint(resource.name, order_input)
+        replayed = False
+        order = self.get_replayed_order(key, fingerprint) if key else None
+        if order is None:
+            try:
+                order = self.perform_create(serializer, order_input, key=key, fingerprint=fingerprint)
+            except IntegrityError:
+                # A concurrent request with the same key won the unique constraint: answer with its order.
+                order = self.get_replayed_order(key, fingerprint) if key else None
+                if order is None:
+                    raise
+                replayed = True
+        else:
+            replayed = True
         data = OrderSerializer(order, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers=self.get_success_headers(data))
+        headers = self.get_success_headers(data)
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+    def get_replayed_order(self, key: str, fingerprint: str) -> Order | None:
+        """Return the caller's live order for `key`; 422 if it was placed with another request."""
+        order = Order.objects.filter(owner=self.request.user, idempotency_key=key).first()
+        if order is None:
+            return None
+        if order.created_at < timezone.now() - timedelta(seconds=conf.get("IDEMPOTENCY_TTL")):
+            # Expired: free the key for a new order.
+            Order.objects.filter(pk=order.pk, idempotency_key=key).update(idempotency_key=None)
+            return None
+        if order.request_fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        return order
 
     def get_order_input(self, serializer) -> dict:
         """Return the JSON-able input the job will read as `order.input`."""
@@ -58,18 +105,26 @@ class OrderCreateView(generics.GenericAPIView):
             return serializer.order_input()
         return dict(serializer.validated_data)
 
-    def perform_create(self, serializer) -> Order:
+    def perform_create(self, serializer, order_input: dict, *, key: str | None = None, fingerprint: str = "") -> Order:
         """Commit the order row, then enqueue its job once the transaction has committed."""
-        order = Order(owner=self.request.user, resource=self.get_job_kind().name)
+        order = Order(
+            owner=self.request.user, resource=self.get_job_kind().name, input=order_input,
+            idempotency_key=key, request_fingerprint=fingerprint,
+        )
         order.job_id = str(order.pk)
         with transaction.atomic():
-            order.input = self.get_order_input(serializer)
             order.save(force_insert=True)
             transaction.on_commit(lambda: enqueue_order(order))
         return order
 
     def get_success_headers(self, data) -> dict:
         return {"Location": data["url"], "Retry-After": str(conf.get("RETRY_AFTER"))}
+
+
+def request_fingerprint(resource: str, order_input: dict) -> str:
+    """Return a digest of what was ordered, to tell a retried request from a different one."""
+    text = json.dumps({"resource": resource, "input": order_input}, sort_keys=True, cls=DjangoJSONEncoder)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class OrderDetailView(generics.RetrieveAPIView):
@@ -84,6 +139,23 @@ class OrderDetailView(generics.RetrieveAPIView):
         order = self.get_object()
         data = self.get_serializer(order).data
         return Response(data, status=self.get_status_code(order), headers=self.get_status_headers(order, data))
+
+    def delete(self, request: Request, *args, **kwargs) -> Response:
+        """Cancel: a waiting order at once (200), a running one at its next progress step (202)."""
+        order = self.get_object()
+        if order.is_finished:
+            raise OrderConflict(f"The order is already {order.status}; it cannot be cancelled.")
+        if Order.objects.cancel_waiting(order.pk):
+            remove_job(order)
+        elif not Order.objects.request_cancel(order.pk):
+            order.refresh_from_db()
+            if order.is_finished and order.status != Status.CANCELLED:
+                raise OrderConflict(f"The order is already {order.status}; it cannot be cancelled.")
+        order.refresh_from_db()
+        data = self.get_serializer(order).data
+        if order.is_finished:
+            return Response(data, status=status.HTTP_200_OK)
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Retry-After": str(conf.get("RETRY_AFTER"))})
 
     def get_status_code(self, order: Order) -> int:
         if order.status == Status.COMPLETED:

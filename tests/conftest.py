@@ -42,7 +42,7 @@ def redis_client(redis_url) -> redis.Redis:
     client.close()
 
 
-def worker_env(redis_url: str) -> dict[str, str]:
+def worker_env(redis_url: str, queue: str | None = None, extra_env: dict | None = None) -> dict[str, str]:
     """The environment a worker process needs to serve this test session."""
     from django.db import connection
 
@@ -50,31 +50,44 @@ def worker_env(redis_url: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
         REDIS_URL=redis_url,
-        ASYNCREST_TEST_QUEUE=settings.ASYNCREST["QUEUE"],
+        ASYNCREST_TEST_QUEUE=queue or settings.ASYNCREST["QUEUE"],
         ASYNCREST_TEST_DB_NAME=str(connection.settings_dict["NAME"]),
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra_env or {})
     return env
 
 
 class WorkerProcess:
-    """An `rqworker` process of the test queue, started and stopped by the tests."""
+    """An `rqworker` process of a test queue, started and stopped by the tests.
 
-    def __init__(self, redis_url: str, log_path: Path) -> None:
+    `extra_env` reaches the worker's settings (see tests/settings.py), e.g. to turn its
+    reconciler on or to choose another tagger.
+    """
+
+    def __init__(self, redis_url: str, log_path: Path, queue: str | None = None, extra_env: dict | None = None):
         self.redis_url = redis_url
         self.log_path = log_path
+        self.queue = queue
+        self.extra_env = extra_env
+        self.name = ""
         self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def start(self) -> WorkerProcess:
         from rq import Worker
 
-        queue = settings.ASYNCREST["QUEUE"]
-        name = f"test-worker-{os.getpid()}-{time.monotonic_ns()}"
+        queue = self.queue or settings.ASYNCREST["QUEUE"]
+        name = self.name = f"test-worker-{os.getpid()}-{time.monotonic_ns()}"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "rqworker", queue, "--name", name,
                  "--worker-class", "asyncrest.workers.Worker"],
-                cwd=ROOT, env=worker_env(self.redis_url), stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT, env=worker_env(self.redis_url, queue, self.extra_env),
+                stdout=log, stderr=subprocess.STDOUT,
             )
         connection = redis.Redis.from_url(self.redis_url)
         deadline = time.monotonic() + 30
@@ -83,6 +96,19 @@ class WorkerProcess:
                 raise RuntimeError(f"the test worker did not start:\n{self.log_path.read_text()[-3000:]}")
             time.sleep(0.1)
         return self
+
+    def horse_pid(self) -> int | None:
+        """Return the pid of the work horse running a job, if any."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
+
+    def kill(self) -> None:
+        """Kill the worker with SIGKILL, as a crash or an OOM kill would (its horse lives on)."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

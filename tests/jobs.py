@@ -37,3 +37,15 @@ def job_error(order):
 def returns_nothing(order):
     """Finish without naming a resource."""
     return None
+
+
+@register("tests-fragile", serializer=SleepSerializer, timeout=60, max_attempts=1)
+def fragile(order):
+    """Sleep like tests-sleep, but with a single attempt: a lost worker fails the order."""
+    return sleep_items(order)
+
+
+@register("tests-overrun", serializer=SleepSerializer, timeout=2)
+def overrun(order):
+    """Sleep past the 2-second time limit."""
+    return sleep_items(order)

@@ -1,4 +1,5 @@
 """Settings for the test suite: the site's settings plus the test jobs in tests/jobs.py."""
+import json
 import os
 
 from tagging.settings import *  # noqa: F401,F403
@@ -9,7 +10,19 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests"]
 # Each test session gets its own queue, so concurrent runs may share one Redis.
 TEST_QUEUE = os.environ.get("ASYNCREST_TEST_QUEUE", f"tests-{os.getpid()}")
 RQ_QUEUES = {TEST_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120}}
-ASYNCREST = {**ASYNCREST, "QUEUE": TEST_QUEUE, "PROGRESS_INTERVAL": 0.05}
+ASYNCREST = {
+    **ASYNCREST,
+    "QUEUE": TEST_QUEUE,
+    "PROGRESS_INTERVAL": 0.05,
+    # Fault tests need faults noticed in seconds, not minutes.
+    "HEARTBEAT_INTERVAL": 0.5,
+    "LOST_AFTER": 3,
+    "QUEUED_GRACE": 1,
+    "RETRY_BACKOFF": 0.5,
+    "TIMEOUT_GRACE": 1,
+    # Workers reconcile only where a test asks for it (ASYNCREST_TEST_RECONCILE_INTERVAL).
+    "RECONCILE_INTERVAL": float(os.environ.get("ASYNCREST_TEST_RECONCILE_INTERVAL", 3600)),
+}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
@@ -17,7 +30,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if os.environ.get("ASYNCREST_TEST_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["ASYNCREST_TEST_DB_NAME"]
 
-# Tests pin the offline tagger unless a test selects another one.
-TAGGING = {"BACKEND": "tagging.taggers.keywords.KeywordTagger", "OPTIONS": {}}
+# Tests pin the offline tagger; a worker started for the LLM tests gets another as JSON.
+TAGGING = json.loads(os.environ.get("ASYNCREST_TEST_TAGGING") or "null") or {
+    "BACKEND": "tagging.taggers.keywords.KeywordTagger", "OPTIONS": {},
+}
+# A worker started with ASYNCREST_TEST_TAGGER_DELAY tags slowly, for tests that interrupt it.
+if os.environ.get("ASYNCREST_TEST_TAGGER_DELAY"):
+    TAGGING = {"BACKEND": "tests.taggers.SlowTagger", "OPTIONS": {"delay": float(os.environ["ASYNCREST_TEST_TAGGER_DELAY"])}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -104,7 +104,7 @@ def test_get_queued_order_is_202_with_retry_after(api):
 
 def test_get_running_order_is_202(api):
     order_id = place(api).json()["id"]
-    assert Order.objects.start(order_id)
+    assert Order.objects.claim(order_id, "lease-1")
     response = api.get(f"/async/orders/{order_id}/")
     assert response.status_code == 202
     assert response.json()["status"] == "running"
@@ -113,7 +113,7 @@ def test_get_running_order_is_202(api):
 
 def test_get_completed_order_is_201_with_resource_location(api):
     order_id = place(api).json()["id"]
-    Order.objects.start(order_id)
+    Order.objects.claim(order_id, "lease-1")
     Order.objects.complete(order_id, "/tests/results/1/")
     response = api.get(f"/async/orders/{order_id}/")
     assert response.status_code == 201
@@ -172,7 +172,7 @@ def test_list_filters_by_status_and_resource(api):
     done = place(api).json()["id"]
     place(api)
     place(api, resource="tests-nothing", body={})
-    Order.objects.start(done)
+    Order.objects.claim(done, "lease-1")
     Order.objects.complete(done, "/x/")
     assert [o["id"] for o in api.get("/async/orders/?status=completed").json()["results"]] == [done]
     assert api.get("/async/orders/?resource=tests-nothing").json()["count"] == 1

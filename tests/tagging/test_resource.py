@@ -53,7 +53,7 @@ class TestResults:
     @pytest.fixture
     def alice_log(self, user):
         order = Order.objects.create(owner=user, resource="tagging", input={"entry": ENTRY})
-        Order.objects.start(order.pk)
+        Order.objects.claim(order.pk, "lease-1")
         return tag_logs(order)
 
     def test_logs_filter_by_tag(self, api, alice_log):
@@ -84,7 +84,7 @@ class TestResults:
 
     def test_running_the_job_twice_stores_nothing_twice(self, user):
         order = Order.objects.create(owner=user, resource="tagging", input={"entries": [ENTRY, "Redis and Celery"]})
-        Order.objects.start(order.pk)
+        Order.objects.claim(order.pk, "lease-1")
         first = tag_logs(order)
         second = tag_logs(order)
         assert first == second

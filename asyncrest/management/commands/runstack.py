@@ -93,6 +93,7 @@ class Command(BaseCommand):
         self.embedded: EmbeddedRedis | None = None
         self.web: Child | None = None
         self.workers: list[Child] = []
+        self.reconciler: Child | None = None
         self.signals = 0
         if migrate:
             call_command("migrate", interactive=False, verbosity=options["verbosity"])
@@ -107,13 +108,15 @@ class Command(BaseCommand):
             self.web = Child("web server", self.get_web_command(f"{bind}:{port}"), env)
             for number in range(1, workers + 1):
                 self.workers.append(Child(f"worker {number}", self.get_worker_command(), env))
+            self.reconciler = Child("reconciler", self.get_reconciler_command(), env)
             self.write_pid_file()
             if self.wait_for_web(host, port):
                 self.stdout.write(
                     f"asyncrest is running\n"
                     f"  site     http://{bind}:{port}/\n"
                     f"  redis    {redacted(redis_url)}{' (embedded)' if self.embedded else ''}\n"
-                    f"  workers  {workers} on queue {conf.get('QUEUE')!r}\n"
+                    f"  workers  {workers} on queue {conf.get('QUEUE')!r}, reconciler every "
+                    f"{conf.get('RECONCILE_INTERVAL')} s\n"
                     f"Ctrl-C to stop."
                 )
                 self.supervise()
@@ -190,6 +193,9 @@ class Command(BaseCommand):
             "--worker-class", conf.get("WORKER_CLASS"),
         ]
 
+    def get_reconciler_command(self) -> list[str]:
+        return [sys.executable, "-m", "django", "reconcile", "--loop"]
+
     def check_port_free(self, host: str, port: int) -> None:
         """Raise CommandError if `host:port` is taken, which would fool `wait_for_web`."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -213,13 +219,17 @@ class Command(BaseCommand):
                 time.sleep(0.2)
         return False
 
+    def supervised(self) -> list[Child]:
+        """Return the children that are restarted when they exit: workers and the reconciler."""
+        return [*self.workers, *([self.reconciler] if self.reconciler else [])]
+
     def supervise(self) -> None:
         """Restart workers that exit until a stop is requested or an essential process dies."""
         while not self.signals:
             time.sleep(POLL_INTERVAL)
             self.check_essentials()
             now = time.monotonic()
-            for worker in self.workers:
+            for worker in self.supervised():
                 if worker.alive():
                     continue
                 if worker.restart_at is None:
@@ -248,7 +258,7 @@ class Command(BaseCommand):
 
     def stop_all(self) -> None:
         """Stop web and workers gracefully, then forcefully, and then the embedded Redis."""
-        children = [child for child in [self.web, *self.workers] if child]
+        children = [child for child in [self.web, *self.supervised()] if child]
         if any(child.alive() for child in children):
             self.stdout.write("Stopping: running jobs may finish first (Ctrl-C again to hurry)...")
         self.signal_and_wait(children, signal.SIGTERM, STOP_TIMEOUT, interruptible=True)
@@ -287,6 +297,7 @@ class Command(BaseCommand):
             "runstack": os.getpid(),
             "web": self.web.pid,
             "workers": [worker.pid for worker in self.workers],
+            "reconciler": self.reconciler.pid if self.reconciler else None,
             "redis": self.embedded.pid if self.embedded else None,
         }
         partial = self.pid_file.with_suffix(".tmp")

@@ -1,0 +1,171 @@
+"""The reconciler: make Redis and the workers agree with the order rows again.
+
+The database row is the truth about an order and Redis is only its delivery, so after
+any fault (Redis down at POST time, Redis restarted without persistence, a worker or
+work horse killed, a job hung past its timeout) one pass of `reconcile()` puts every
+pending order back on a path to a finished status:
+
+- a `queued` order, or a running one handed back for a retry, without a live RQ job
+  is enqueued (again);
+- a `running` order whose heartbeat stopped is handed back for another attempt after a
+  backoff, or failed with `worker_lost` once its attempts are used up;
+- a `running` order past its resource's timeout is failed with `timeout`.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, fields
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from redis.exceptions import RedisError
+from rq.command import send_stop_job_command
+from rq.job import Job, JobStatus
+
+from . import conf
+from .jobs import enqueue_order
+from .models import Order, Status
+from .queues import get_connection
+from .registry import get_resource, get_resources
+
+logger = logging.getLogger("asyncrest.reconciler")
+
+# A job still waiting to run. A "started" job does not count: an order waiting for delivery
+# has no execution (a crashed worker leaves its job "started" for good), and a duplicate
+# delivery is harmless because only one execution can claim the order.
+LIVE_JOB_STATUSES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+LOCK_KEY = "asyncrest:reconciler"
+BATCH = 500
+
+
+@dataclass(slots=True)
+class Report:
+    """What one reconciliation pass did."""
+
+    enqueued: int = 0
+    retried: int = 0
+    lost: int = 0
+    timed_out: int = 0
+    cancelled: int = 0
+
+    def __str__(self) -> str:
+        return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+    @property
+    def changed(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+
+def reconcile() -> Report:
+    """Run one reconciliation pass over all pending orders and return what it did."""
+    report = Report()
+    now = timezone.now()
+    expire_timeouts(now, report)
+    recover_lost(now, report)
+    deliver_stranded(now, report)
+    if report.changed:
+        logger.info("reconciled: %s", report)
+    return report
+
+
+def reconcile_if_due() -> Report | None:
+    """Run `reconcile()` unless another process did within RECONCILE_INTERVAL (a Redis lock)."""
+    interval = conf.get("RECONCILE_INTERVAL")
+    try:
+        if not get_connection().set(LOCK_KEY, uuid.uuid4().hex, nx=True, px=int(interval * 1000)):
+            return None
+    except RedisError:
+        pass  # Redis down: time-outs and lost workers are still the database's to settle.
+    return reconcile()
+
+
+def expire_timeouts(now, report: Report) -> None:
+    """Fail running orders that outlived their resource's timeout by TIMEOUT_GRACE."""
+    grace = conf.get("TIMEOUT_GRACE")
+    for resource in get_resources().values():
+        limit = resource.get_timeout()
+        overdue = Order.objects.filter(
+            resource=resource.name, status=Status.RUNNING, started_at__lt=now - timedelta(seconds=limit + grace)
+        ).exclude(lease="")
+        for order in overdue[:BATCH]:
+            message = f"The job ran past its time limit of {limit} s and was stopped."
+            if Order.objects.fail(order.pk, "timeout", message, lease=order.lease):
+                report.timed_out += 1
+                logger.warning("order %s resource=%s status=failed code=timeout", order.pk, order.resource)
+                stop_job(order)
+
+
+def recover_lost(now, report: Report) -> None:
+    """Hand back or fail running orders whose execution stopped sending heartbeats."""
+    stale = now - timedelta(seconds=conf.get("LOST_AFTER"))
+    lost = Order.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale).exclude(lease="")
+    for order in lost[:BATCH]:
+        resource = get_resource(order.resource)
+        max_attempts = resource.get_max_attempts() if resource else 1
+        if order.cancel_requested_at:
+            if Order.objects.cancel(order.pk, lease=order.lease):
+                report.cancelled += 1
+                logger.info("order %s resource=%s status=cancelled (its worker was lost)", order.pk, order.resource)
+        elif order.attempts < max_attempts:
+            delay = min(conf.get("RETRY_BACKOFF") * 2 ** (order.attempts - 1), 300)
+            message = (
+                f"The worker running this order stopped responding; retrying "
+                f"(attempt {order.attempts + 1} of {max_attempts})."
+            )
+            if Order.objects.release(order.pk, order.lease, message, now + timedelta(seconds=delay)):
+                report.retried += 1
+                logger.warning(
+                    "order %s resource=%s worker lost on attempt %s; retry in %ss",
+                    order.pk, order.resource, order.attempts, delay,
+                )
+        else:
+            message = (
+                f"The worker running this order stopped responding, {order.attempts} "
+                f"time{'s' if order.attempts != 1 else ''}; no more attempts are made."
+            )
+            if Order.objects.fail(order.pk, "worker_lost", message, lease=order.lease):
+                report.lost += 1
+                logger.error("order %s resource=%s status=failed code=worker_lost", order.pk, order.resource)
+
+
+def deliver_stranded(now, report: Report) -> None:
+    """Enqueue orders waiting for delivery whose job is not alive in Redis."""
+    waiting = Order.objects.filter(
+        Q(status=Status.QUEUED, created_at__lt=now - timedelta(seconds=conf.get("QUEUED_GRACE")))
+        | Q(status=Status.RUNNING, lease="", available_at__lte=now)
+    ).order_by("created_at")[:BATCH]
+    waiting = list(waiting)
+    if not waiting:
+        return
+    try:
+        live = live_job_ids([order.job_id or str(order.pk) for order in waiting])
+    except RedisError as exc:
+        logger.warning("reconciler cannot reach Redis, %s orders wait: %s", len(waiting), exc)
+        return
+    for order in waiting:
+        if order.cancel_requested_at and order.status == Status.RUNNING:
+            if Order.objects.cancel(order.pk, lease=""):
+                report.cancelled += 1
+            continue
+        if (order.job_id or str(order.pk)) in live:
+            continue
+        if enqueue_order(order):
+            report.enqueued += 1
+            logger.info("order %s resource=%s enqueued again (no live job)", order.pk, order.resource)
+
+
+def live_job_ids(job_ids: list[str]) -> set[str]:
+    """Return which of `job_ids` exist in Redis in a status that will still run them."""
+    connection = get_connection()
+    jobs = Job.fetch_many(job_ids, connection=connection)
+    return {job.id for job in jobs if job is not None and job.get_status(refresh=False) in LIVE_JOB_STATUSES}
+
+
+def stop_job(order: Order) -> None:
+    """Ask RQ to stop the order's job if a worker still runs it (best effort)."""
+    try:
+        send_stop_job_command(get_connection(), order.job_id or str(order.pk))
+    except Exception as exc:  # not running anywhere, or Redis down: the order is settled anyway
+        logger.debug("order %s: no job to stop (%s)", order.pk, exc)
