@@ -157,6 +157,7 @@ def test_runstack_serves_orders_replaces_dead_workers_and_stops_cleanly(stack):
     # A worker that dies is replaced by a new live one.
     before = read_pids(stack)
     assert len(before["workers"]) == 2
+    assert Path(f"/proc/{before['reconciler']}").exists(), "the reconciler runs beside the workers"
     victim = before["workers"][0]
     assert "rqworker" in cmdline(victim)
     os.kill(victim, signal.SIGKILL)
