@@ -40,12 +40,20 @@ class OrderQuerySet(models.QuerySet):
         rows = self.filter(pk=pk, status__in=from_)
         if lease is not None:
             rows = rows.filter(lease=lease)
-        return rows.update(status=to, **fields) == 1
+        return self._changed(pk, rows.update(status=to, **fields) == 1)
+
+    def _changed(self, pk, changed: bool) -> bool:
+        """Announce a committed change of order `pk` to long-polling clients; return `changed`."""
+        if changed:
+            from .events import publish_change
+
+            publish_change(pk)
+        return changed
 
     def claim(self, pk, lease: str) -> bool:
         """Take a queued order, or a running one handed back for a retry; count the attempt."""
         now = timezone.now()
-        return (
+        claimed = (
             self.filter(pk=pk)
             .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease=""))
             .filter(cancel_requested_at__isnull=True)
@@ -55,6 +63,7 @@ class OrderQuerySet(models.QuerySet):
             )
             == 1
         )
+        return self._changed(pk, claimed)
 
     def heartbeat(self, pk, lease: str) -> bool:
         """Record that the execution holding `lease` is alive; False if it no longer holds it."""
@@ -63,11 +72,12 @@ class OrderQuerySet(models.QuerySet):
     def release(self, pk, lease: str, message: str, available_at=None) -> bool:
         """Hand a running order back for another attempt (it stays `running`, without a lease)."""
         now = timezone.now()
-        return (
+        released = (
             self.filter(pk=pk, status=Status.RUNNING, lease=lease)
             .update(lease="", message=message[:255], available_at=available_at or now, updated_at=now)
             == 1
         )
+        return self._changed(pk, released)
 
     def complete(self, pk, resource_url: str, *, lease: str | None = None, message: str = "") -> bool:
         """Move a running order to completed with its resource's URL."""
@@ -90,21 +100,23 @@ class OrderQuerySet(models.QuerySet):
     def cancel_waiting(self, pk) -> bool:
         """Cancel an order that no execution holds (queued, or waiting for a retry)."""
         now = timezone.now()
-        return (
+        cancelled = (
             self.filter(pk=pk)
             .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease=""))
             .update(status=Status.CANCELLED, finished_at=now, updated_at=now)
             == 1
         )
+        return self._changed(pk, cancelled)
 
     def request_cancel(self, pk) -> bool:
         """Ask the execution of a running order to stop at its next progress step."""
         now = timezone.now()
-        return (
+        requested = (
             self.filter(pk=pk, status=Status.RUNNING, cancel_requested_at__isnull=True)
             .update(cancel_requested_at=now, updated_at=now, message="Cancelling")
             == 1
         )
+        return self._changed(pk, requested)
 
     def add_usage(self, pk, counts: dict[str, int]) -> None:
         """Add `counts` to the order's usage totals (safe against concurrent chunk jobs)."""
@@ -131,7 +143,7 @@ class OrderQuerySet(models.QuerySet):
         rows = self.filter(pk=pk, status=Status.RUNNING, cancel_requested_at__isnull=True)
         if lease is not None:
             rows = rows.filter(lease=lease)
-        return rows.update(**fields) == 1
+        return self._changed(pk, rows.update(**fields) == 1)
 
 
 class Order(models.Model):
