@@ -5,6 +5,7 @@ __all__ = [
     "register",
     "fail_on_error",
     "ProgressItems",
+    "fan_out",
     "JobError",
     "OrderCancelled",
     "get_resource",
@@ -19,6 +20,7 @@ _LOCATIONS = {
     "JobError": "asyncrest.errors",
     "OrderCancelled": "asyncrest.errors",
     "ProgressItems": "asyncrest.progress",
+    "fan_out": "asyncrest.fanout",
 }
 
 

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from redis.exceptions import RedisError
 
 from . import conf
 from .errors import JobError, OrderCancelled, fail_on_error
+from .fanout import FanOut, start_parts
+from .heartbeat import Heartbeat
 from .registry import get_resource
 
 logger = logging.getLogger("asyncrest.jobs")
@@ -78,10 +79,15 @@ def _run(order_id: str) -> str | None:
         )
         logger.error("order %s resource=%s status=failed: no such resource", order.pk, order.resource)
         return None
-    with Heartbeat(order.pk, lease):
+    with Heartbeat(lambda: Order.objects.heartbeat(order.pk, lease), name=f"order {order.pk}"):
         try:
             with fail_on_error(order, "The job failed", code="job_failed"):
-                url = resource_path(resource.func(order))
+                result = resource.func(order)
+                if isinstance(result, FanOut):
+                    # The parts finish the order; this execution's part is done.
+                    start_parts(order, lease, result)
+                    return None
+                url = resource_path(result)
         except OrderCancelled:
             if Order.objects.cancel(order.pk, lease=lease):
                 logger.info("order %s resource=%s status=cancelled", order.pk, order.resource)
@@ -97,37 +103,6 @@ def _run(order_id: str) -> str | None:
     else:
         logger.warning("order %s resource=%s finished, but this execution no longer holds it", order.pk, order.resource)
     return url
-
-
-class Heartbeat:
-    """Record, from a background thread, that the execution holding `lease` is alive."""
-
-    def __init__(self, order_id, lease: str, interval: float | None = None) -> None:
-        self.order_id, self.lease = order_id, lease
-        self.interval = conf.get("HEARTBEAT_INTERVAL") if interval is None else interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{order_id}", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        from .models import Order
-
-        try:
-            while not self._stop.wait(self.interval):
-                try:
-                    if not Order.objects.heartbeat(self.order_id, self.lease):
-                        return  # finished, cancelled or taken over: nothing left to keep alive
-                except Exception:  # a database hiccup must not kill the job; the next beat retries
-                    logger.warning("order %s heartbeat failed", self.order_id, exc_info=True)
-        finally:
-            connection.close()  # this thread's own connection
 
 
 def resource_path(result) -> str:

@@ -65,13 +65,10 @@ class ProgressItems(Generic[T]):
 
     def write(self, message: str | None = None) -> None:
         """Record progress now; raise `OrderCancelled` if the order is no longer running."""
-        from .models import Order
-
         if message is not None:
             self.message = message
         self._last_write = time.monotonic()
         total = self.total if self.total is not None else None
-        lease = getattr(self.order, "lease", "") or None
-        if not Order.objects.report_progress(self.order.pk, self.processed, total, self.message, lease=lease):
-            raise OrderCancelled(f"order {self.order.pk} is no longer running, or was asked to stop")
-        self.order.processed, self.order.total = self.processed, total
+        # `order` is an Order, or a Part of a fanned-out order: each knows where its progress goes.
+        if not self.order.report_progress(self.processed, total, self.message):
+            raise OrderCancelled(f"{self.order} is no longer running, or was asked to stop")

@@ -26,7 +26,8 @@ from rq.job import Job, JobStatus
 
 from . import conf
 from .jobs import enqueue_order
-from .models import Order, Status
+from .fanout import enqueue_part, finish_if_last, settle_cancel
+from .models import FANOUT_LEASE, Order, Part, Status
 from .queues import get_connection
 from .registry import get_resource, get_resources
 
@@ -65,6 +66,7 @@ def reconcile() -> Report:
     expire_timeouts(now, report)
     recover_lost(now, report)
     deliver_stranded(now, report)
+    reconcile_parts(now, report)
     if report.changed:
         logger.info("reconciled: %s", report)
     return report
@@ -88,7 +90,7 @@ def expire_timeouts(now, report: Report) -> None:
         limit = resource.get_timeout()
         overdue = Order.objects.filter(
             resource=resource.name, status=Status.RUNNING, started_at__lt=now - timedelta(seconds=limit + grace)
-        ).exclude(lease="")
+        ).exclude(lease__in=["", FANOUT_LEASE])  # a fanned-out order's limit applies to each part
         for order in overdue[:BATCH]:
             message = f"The job ran past its time limit of {limit} s and was stopped."
             if Order.objects.fail(order.pk, "timeout", message, lease=order.lease):
@@ -100,7 +102,7 @@ def expire_timeouts(now, report: Report) -> None:
 def recover_lost(now, report: Report) -> None:
     """Hand back or fail running orders whose execution stopped sending heartbeats."""
     stale = now - timedelta(seconds=conf.get("LOST_AFTER"))
-    lost = Order.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale).exclude(lease="")
+    lost = Order.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale).exclude(lease__in=["", FANOUT_LEASE])
     for order in lost[:BATCH]:
         resource = get_resource(order.resource)
         max_attempts = resource.get_max_attempts() if resource else 1
@@ -156,6 +158,61 @@ def deliver_stranded(now, report: Report) -> None:
             logger.info("order %s resource=%s enqueued again (no live job)", order.pk, order.resource)
 
 
+def reconcile_parts(now, report: Report) -> None:
+    """Do for the parts of fanned-out orders what the passes above do for orders."""
+    fanned = Order.objects.filter(status=Status.RUNNING, lease=FANOUT_LEASE)
+    for order in fanned.filter(cancel_requested_at__isnull=False)[:BATCH]:
+        settle_cancel(order)
+    running = Part.objects.filter(order__in=fanned, status=Status.RUNNING).exclude(lease="").select_related("order")
+    stale = now - timedelta(seconds=conf.get("LOST_AFTER"))
+    for part in running.filter(heartbeat_at__lt=stale)[:BATCH]:
+        resource = get_resource(part.order.resource)
+        if part.attempts < (resource.get_max_attempts() if resource else 1):
+            delay = min(conf.get("RETRY_BACKOFF") * 2 ** (part.attempts - 1), 300)
+            if Part.objects.release(part.pk, part.lease, now + timedelta(seconds=delay)):
+                report.retried += 1
+                logger.warning("part %s of order %s: worker lost; retry in %ss", part.index, part.order_id, delay)
+        else:
+            fail_part(part, "worker_lost", f"The worker running part {part.index + 1} stopped responding; "
+                      f"no more attempts are made.", report)
+    grace = conf.get("TIMEOUT_GRACE")
+    for part in running[:BATCH]:
+        resource = get_resource(part.order.resource)
+        limit = resource.get_timeout() if resource else conf.get("DEFAULT_TIMEOUT")
+        if part.started_at < now - timedelta(seconds=limit + grace):
+            fail_part(part, "timeout", f"Part {part.index + 1} ran past its time limit of {limit} s.", report)
+    waiting = list(
+        Part.objects.filter(order__in=fanned)
+        .filter(
+            Q(status=Status.QUEUED, created_at__lt=now - timedelta(seconds=conf.get("QUEUED_GRACE")))
+            | Q(status=Status.RUNNING, lease="", available_at__lte=now)
+        )
+        .select_related("order")[:BATCH]
+    )
+    if waiting:
+        try:
+            live = live_job_ids([part.job_id for part in waiting])
+        except RedisError:
+            return
+        for part in waiting:
+            if part.job_id not in live and enqueue_part(part):
+                report.enqueued += 1
+    # A crash between a last part's completion and the order's: finish it now.
+    for order in fanned.exclude(parts__status__in=[Status.QUEUED, Status.RUNNING])[:BATCH]:
+        finish_if_last(order)
+
+
+def fail_part(part, code: str, message: str, report: Report) -> None:
+    """Fail `part` and, by the fan-out rule, its order."""
+    if Part.objects.finish(part.pk, part.lease, Status.FAILED, error_code=code, error_message=message):
+        if Order.objects.fail(part.order_id, code, message, lease=FANOUT_LEASE):
+            report.lost += code == "worker_lost"
+            report.timed_out += code == "timeout"
+            logger.error("order %s resource=%s status=failed code=%s (part %s)",
+                         part.order_id, part.order.resource, code, part.index)
+        stop_job(part)
+
+
 def live_job_ids(job_ids: list[str]) -> set[str]:
     """Return which of `job_ids` exist in Redis in a status that will still run them."""
     connection = get_connection()
@@ -163,9 +220,9 @@ def live_job_ids(job_ids: list[str]) -> set[str]:
     return {job.id for job in jobs if job is not None and job.get_status(refresh=False) in LIVE_JOB_STATUSES}
 
 
-def stop_job(order: Order) -> None:
-    """Ask RQ to stop the order's job if a worker still runs it (best effort)."""
+def stop_job(item) -> None:
+    """Ask RQ to stop the job of an order or part if a worker still runs it (best effort)."""
     try:
-        send_stop_job_command(get_connection(), order.job_id or str(order.pk))
-    except Exception as exc:  # not running anywhere, or Redis down: the order is settled anyway
-        logger.debug("order %s: no job to stop (%s)", order.pk, exc)
+        send_stop_job_command(get_connection(), item.job_id or str(item.pk))
+    except Exception as exc:  # not running anywhere, or Redis down: it is settled anyway
+        logger.debug("%s: no job to stop (%s)", item, exc)

@@ -3,7 +3,7 @@ import time
 
 from rest_framework import serializers
 
-from asyncrest import JobError, ProgressItems, fail_on_error, register
+from asyncrest import JobError, ProgressItems, fail_on_error, fan_out, register
 
 
 class SleepSerializer(serializers.Serializer):
@@ -49,3 +49,33 @@ def fragile(order):
 def overrun(order):
     """Sleep past the 2-second time limit."""
     return sleep_items(order)
+
+
+class FanSerializer(serializers.Serializer):
+    parts = serializers.IntegerField(min_value=0, max_value=100, default=4)
+    size = serializers.IntegerField(min_value=1, max_value=1000, default=10)
+    delay = serializers.FloatField(min_value=0, max_value=5, default=0.02)
+    fail_part = serializers.IntegerField(required=False, min_value=0)
+
+
+@register("tests-fanout", serializer=FanSerializer, timeout=60)
+def fanned(order):
+    """Split the order into `parts` parts of `size` items each."""
+    data = order.input
+    inputs = [{"size": data["size"], "delay": data["delay"], "fail": i == data.get("fail_part")}
+              for i in range(data["parts"])]
+    return fan_out(order, inputs, part=fanned_part, then=fanned_done, totals=[data["size"]] * data["parts"],
+                   message="Working in parts")
+
+
+def fanned_part(order, part):
+    """Sleep `delay` per item, reporting progress; the part marked `fail` raises half-way."""
+    with ProgressItems(part, range(part.input["size"]), message=f"Part {part.index}") as items:
+        for index in items:
+            time.sleep(part.input["delay"])
+            if part.input["fail"] and index == part.input["size"] // 2:
+                raise JobError("the part broke", code="part_broke")
+
+
+def fanned_done(order):
+    return f"/tests/fanned/{order.pk}/"

@@ -40,12 +40,12 @@ class OrderQuerySet(models.QuerySet):
         rows = self.filter(pk=pk, status__in=from_)
         if lease is not None:
             rows = rows.filter(lease=lease)
-        return self._changed(pk, rows.update(status=to, **fields) == 1)
+        return self.notify_changed(pk, rows.update(status=to, **fields) == 1)
 
-    def _changed(self, pk, changed: bool) -> bool:
+    def notify_changed(self, pk, changed: bool) -> bool:
         """Announce a committed change of order `pk` to long-polling clients; return `changed`."""
         if changed:
-            from .events import publish_change
+            from ..events import publish_change
 
             publish_change(pk)
         return changed
@@ -63,7 +63,7 @@ class OrderQuerySet(models.QuerySet):
             )
             == 1
         )
-        return self._changed(pk, claimed)
+        return self.notify_changed(pk, claimed)
 
     def heartbeat(self, pk, lease: str) -> bool:
         """Record that the execution holding `lease` is alive; False if it no longer holds it."""
@@ -77,7 +77,7 @@ class OrderQuerySet(models.QuerySet):
             .update(lease="", message=message[:255], available_at=available_at or now, updated_at=now)
             == 1
         )
-        return self._changed(pk, released)
+        return self.notify_changed(pk, released)
 
     def complete(self, pk, resource_url: str, *, lease: str | None = None, message: str = "") -> bool:
         """Move a running order to completed with its resource's URL."""
@@ -106,7 +106,7 @@ class OrderQuerySet(models.QuerySet):
             .update(status=Status.CANCELLED, finished_at=now, updated_at=now)
             == 1
         )
-        return self._changed(pk, cancelled)
+        return self.notify_changed(pk, cancelled)
 
     def request_cancel(self, pk) -> bool:
         """Ask the execution of a running order to stop at its next progress step."""
@@ -116,7 +116,7 @@ class OrderQuerySet(models.QuerySet):
             .update(cancel_requested_at=now, updated_at=now, message="Cancelling")
             == 1
         )
-        return self._changed(pk, requested)
+        return self.notify_changed(pk, requested)
 
     def add_usage(self, pk, counts: dict[str, int]) -> None:
         """Add `counts` to the order's usage totals (safe against concurrent chunk jobs)."""
@@ -143,7 +143,7 @@ class OrderQuerySet(models.QuerySet):
         rows = self.filter(pk=pk, status=Status.RUNNING, cancel_requested_at__isnull=True)
         if lease is not None:
             rows = rows.filter(lease=lease)
-        return self._changed(pk, rows.update(**fields) == 1)
+        return self.notify_changed(pk, rows.update(**fields) == 1)
 
 
 class Order(models.Model):
@@ -212,6 +212,10 @@ class Order(models.Model):
         from django.urls import reverse
 
         return reverse("asyncrest:order-detail", kwargs={"pk": self.pk})
+
+    def report_progress(self, processed: int, total: int | None, message: str | None = None) -> bool:
+        """Record progress as the execution holding this order; False if it must stop."""
+        return Order.objects.report_progress(self.pk, processed, total, message, lease=self.lease or None)
 
     @property
     def is_finished(self) -> bool:
