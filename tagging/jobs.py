@@ -1,6 +1,8 @@
 """The `tagging` resource: find the tech stack in log entries."""
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from itertools import islice
 
@@ -8,10 +10,13 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from asyncrest import ProgressItems, fail_on_error, register
+from asyncrest.models import Order
 
 from .models import Batch, Log, Tag
 from .serializers import TaggingOrderSerializer
-from .taggers import TAG_TYPE, BaseTagger, get_tagger
+from .taggers import TAG_TYPE, BaseTagger, Usage, get_tagger
+
+logger = logging.getLogger("tagging.jobs")
 
 
 @register("tagging", serializer=TaggingOrderSerializer, timeout=600)
@@ -23,6 +28,7 @@ def tag_logs(order):
     entries = [data["entry"]] if single else data["entries"]
     with fail_on_error(order, "Tagging failed", code="tagging_failed"):
         tagger = get_tagger()
+        spent: Counter[str] = Counter()
         try:
             batch = None
             if not single:
@@ -33,10 +39,17 @@ def tag_logs(order):
             with ProgressItems(order, chunks, total=len(entries), weight=len, message="Tagging entries") as items:
                 start = 0
                 for chunk in items:
-                    store_tagged(order, batch, start, chunk, timestamp, tagger)
+                    try:
+                        store_tagged(order, batch, start, chunk, timestamp, tagger)
+                    finally:
+                        # Spent even when the chunk failed: a failed order's requests cost too.
+                        spent.update(record_usage(order, tagger.last_usage))
                     start += len(chunk)
         finally:
             tagger.close()
+            if spent:
+                totals = " ".join(f"{name}={value}" for name, value in sorted(spent.items()))
+                logger.info("order %s tagging usage: %s", order.pk, totals)
     if single:
         return Log.objects.get(order=order, position=0)
     batch.tagged = batch.logs.count()
@@ -49,6 +62,17 @@ def chunked(items: Sequence[str], size: int) -> Iterator[list[str]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+def record_usage(order, usage: Usage) -> dict[str, int]:
+    """Add what a `tag()` call spent to the order's usage and return it; nothing to add, no write."""
+    counts = {
+        "requests": usage.requests, "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens, **usage.extra,
+    }
+    counts = {name: value for name, value in counts.items() if value}
+    Order.objects.add_usage(order.pk, counts)
+    return counts
 
 
 def store_tagged(order, batch: Batch | None, start: int, entries: list[str], timestamp, tagger: BaseTagger) -> None:

@@ -167,8 +167,19 @@ TAGGING = {
     ),
     "OPTIONS": {},
 }
-if os.environ.get("TAGGING_MODEL"):
-    TAGGING["OPTIONS"]["model"] = os.environ["TAGGING_MODEL"]
+# LLM options from the environment; the offline KeywordTagger takes none.
+if TAGGING["BACKEND"] != "tagging.taggers.keywords.KeywordTagger":
+    for _variable, _option, _type in [
+        ("TAGGING_MODEL", "model", str),
+        ("OPENAI_BASE_URL", "base_url", str),
+        ("TAGGING_MAX_CONCURRENCY", "max_concurrency", int),
+        ("TAGGING_TIMEOUT", "timeout", float),
+    ]:
+        if os.environ.get(_variable):
+            try:
+                TAGGING["OPTIONS"][_option] = _type(os.environ[_variable])
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"{_variable} must be a number, not {os.environ[_variable]!r}.") from exc
 
 LOGGING = {
     "version": 1,

@@ -39,6 +39,8 @@ class BaseTagger:
     supports_batching: bool = False
     #: How many entries a caller should hand to one `tag()` call.
     batch_size: int = 500
+    #: What the last `tag()` call spent; offline taggers spend nothing.
+    last_usage: Usage = Usage()
 
     def __init__(self, **options) -> None:
         if options:
