@@ -16,6 +16,9 @@ DEFAULTS: dict[str, Any] = {
     "PROGRESS_INTERVAL": 0.5,
     # Largest request body accepted by the order endpoint, in bytes (larger: 413).
     "MAX_BODY_SIZE": 10 * 1024 * 1024,
+    # ...and of a file upload (multipart, or a raw body of one of UPLOAD_MEDIA_TYPES).
+    "MAX_UPLOAD_SIZE": 50 * 1024 * 1024,
+    "UPLOAD_MEDIA_TYPES": ("text/csv",),
     # Default job timeout in seconds for resources registered without one.
     "DEFAULT_TIMEOUT": 600,
     # Attempts per order before a lost worker fails it with "worker_lost" (resources may override).
@@ -34,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "TIMEOUT_GRACE": 30,
     # How long an Idempotency-Key returns the same order.
     "IDEMPOTENCY_TTL": 24 * 60 * 60,
+    # The longest `Prefer: wait=N` a status request is held for (seconds).
+    "LONG_POLL_MAX_WAIT": 30,
+    # Long polls one server process holds at once; more are answered at once (each holds a thread).
+    "LONG_POLL_SLOTS": 2,
 }
 
 

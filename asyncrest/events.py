@@ -1,8 +1,10 @@
 """Order change notifications over Redis pub/sub, for long-polling clients."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 
 from django.db import transaction
 from redis.exceptions import RedisError
@@ -33,24 +35,61 @@ def _publish(order_id) -> None:
 def wait_for_change(order_id, timeout: float) -> bool:
     """Block until order `order_id` is reported changed or `timeout` seconds pass; True if changed.
 
-    Subscribe before re-reading the order (callers do so after this returns), so a
-    change between the caller's read and the subscription is caught by the caller's
-    comparison, and one after it by the subscription.
+    A caller that compares the order with what its client saw should use `watch()`
+    instead, and read the order after subscribing, so no change slips between the two.
     """
-    from .queues import get_connection
+    with watch(order_id) as changes:
+        return changes.wait(timeout)
 
-    deadline = time.monotonic() + timeout
+
+@contextlib.contextmanager
+def watch(order_id) -> Iterator[Changes]:
+    """Subscribe to order `order_id`'s changes for the block; read the order inside it."""
+    changes = Changes(order_id)
     try:
-        pubsub = get_connection().pubsub(ignore_subscribe_messages=True)
+        yield changes
+    finally:
+        changes.close()
+
+
+class Changes:
+    """A subscription to one order's change notifications, confirmed by Redis before it is used."""
+
+    def __init__(self, order_id) -> None:
+        from .queues import get_connection
+
+        self.pubsub = None
         try:
+            pubsub = get_connection().pubsub()
             pubsub.subscribe(channel(order_id))
-            while (remaining := deadline - time.monotonic()) > 0:
-                if pubsub.get_message(timeout=remaining):
-                    return True
-            return False
-        finally:
-            pubsub.close()
-    except RedisError:
-        # Without Redis, degrade to waiting out the timeout; the client still gets an answer.
+            # Wait for Redis to confirm the subscription: a change published after this
+            # point reaches us, one before it is seen by the caller's read of the order.
+            confirmed = pubsub.get_message(timeout=2)
+            if confirmed and confirmed["type"] == "subscribe":
+                self.pubsub = pubsub
+            else:
+                pubsub.close()
+        except RedisError as exc:
+            # Without Redis, waits degrade to sleeping out their timeout; the client still gets an answer.
+            logger.debug("order %s: not subscribed to changes (%s)", order_id, exc)
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a change is announced or `timeout` seconds pass; True if one was."""
+        deadline = time.monotonic() + timeout
+        if self.pubsub is not None:
+            try:
+                while (remaining := deadline - time.monotonic()) > 0:
+                    message = self.pubsub.get_message(timeout=remaining)
+                    if message and message["type"] == "message":
+                        return True
+                return False
+            except RedisError:
+                self.close()
         time.sleep(max(0.0, deadline - time.monotonic()))
         return False
+
+    def close(self) -> None:
+        if self.pubsub is not None:
+            with contextlib.suppress(RedisError):
+                self.pubsub.close()
+            self.pubsub = None

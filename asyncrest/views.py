@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -14,7 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import conf
+from . import conf, longpoll
+from .events import watch
 from .exceptions import IdempotencyKeyReused, OrderConflict, PayloadTooLarge
 from .jobs import enqueue_order, remove_job
 from .models import Order, Status
@@ -40,8 +42,10 @@ class OrderCreateView(generics.GenericAPIView):
         return self.get_job_kind().serializer or NoInputSerializer
 
     def check_body_size(self, request: Request) -> None:
-        """Raise 413 before parsing a body over `MAX_BODY_SIZE` bytes."""
-        limit = conf.get("MAX_BODY_SIZE")
+        """Raise 413 before parsing a body over `MAX_BODY_SIZE` bytes (`MAX_UPLOAD_SIZE` for files)."""
+        content_type = request.content_type.split(";")[0].strip().lower()
+        is_file = content_type.startswith("multipart/") or content_type in conf.get("UPLOAD_MEDIA_TYPES")
+        limit = conf.get("MAX_UPLOAD_SIZE" if is_file else "MAX_BODY_SIZE")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -123,12 +127,18 @@ class OrderCreateView(generics.GenericAPIView):
 
 def request_fingerprint(resource: str, order_input: dict) -> str:
     """Return a digest of what was ordered, to tell a retried request from a different one."""
-    text = json.dumps({"resource": resource, "input": order_input}, sort_keys=True, cls=DjangoJSONEncoder)
+    # Keys starting with "_" (such as where an upload was stored) differ between identical requests.
+    public = {key: value for key, value in order_input.items() if not key.startswith("_")}
+    text = json.dumps({"resource": resource, "input": public}, sort_keys=True, cls=DjangoJSONEncoder)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 class OrderDetailView(generics.RetrieveAPIView):
-    """Report an order: 202 while pending, 201 with the resource's `Location` once done, 200 if failed or cancelled."""
+    """Report an order: 202 while pending, 201 with the resource's `Location` once done, 200 if failed or cancelled.
+
+    `Prefer: wait=N` holds the request until the order changes or N seconds pass (a long
+    poll); `If-None-Match` with the order's current `ETag` is answered 304.
+    """
 
     serializer_class = OrderSerializer
 
@@ -136,9 +146,50 @@ class OrderDetailView(generics.RetrieveAPIView):
         return Order.objects.owned_by(self.request.user)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        wait = longpoll.requested_wait(request.headers.get("Prefer"))
+        if wait:
+            with longpoll.slots.take() as granted:
+                if granted:
+                    # Subscribe before the first read, so a change between the two is not missed.
+                    with watch(self.kwargs["pk"]) as changes:
+                        order, data, waited = self.get_changed_order(changes, wait)
+                    return self.respond(order, data, {"Preference-Applied": f"wait={wait}"} if waited else {})
+        # No wait asked, or every slot is held: answer at once; the client polls after Retry-After.
+        order = self.get_object()
+        return self.respond(order, self.get_serializer(order).data)
+
+    def respond(self, order: Order, data, extra_headers: dict | None = None) -> Response:
+        """Answer with the order's status code, headers and ETag, or 304 if the client has this state."""
+        etag = longpoll.order_etag(data)
+        headers = {**self.get_status_headers(order, data), **(extra_headers or {}), "ETag": etag}
+        if longpoll.etag_matches(longpoll.parse_etags(self.request.headers.get("If-None-Match")), etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(data, status=self.get_status_code(order), headers=headers)
+
+    def get_changed_order(self, changes, wait: int) -> tuple[Order, dict, bool]:
+        """Return the order and its representation once it differs from what the client saw, or after `wait` s.
+
+        What the client saw is the ETags of its `If-None-Match`, else the order as it was
+        when the request arrived. A finished order answers at once; the last value says
+        whether the order was pending, so that the request waited.
+        """
+        deadline = time.monotonic() + wait
         order = self.get_object()
         data = self.get_serializer(order).data
-        return Response(data, status=self.get_status_code(order), headers=self.get_status_headers(order, data))
+        if order.is_finished:
+            return order, data, False
+        seen = [tag for tag in longpoll.parse_etags(self.request.headers.get("If-None-Match")) if tag != "*"]
+        seen = seen or [longpoll.order_etag(data)]
+        while (
+            not order.is_finished
+            and longpoll.etag_matches(seen, longpoll.order_etag(data))
+            and (remaining := deadline - time.monotonic()) > 0
+        ):
+            # A notification, or the deadline: either way read the order again and compare.
+            changes.wait(remaining)
+            order = self.get_object()
+            data = self.get_serializer(order).data
+        return order, data, True
 
     def delete(self, request: Request, *args, **kwargs) -> Response:
         """Cancel: a waiting order at once (200), a running one at its next progress step (202)."""

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Batch, Log, Tag
+from .models import Batch, Log, RejectedRow, Tag
 
 
 class TagInline(admin.TabularInline):
@@ -31,8 +31,18 @@ class TagAdmin(admin.ModelAdmin):
     raw_id_fields = ["log"]
 
 
+class RejectedRowInline(admin.TabularInline):
+    model = RejectedRow
+    extra = 0
+    fields = ["line", "reason"]
+    readonly_fields = ["line", "reason"]
+    can_delete = False
+    max_num = 0  # shown, never added by hand
+
+
 @admin.register(Batch)
 class BatchAdmin(admin.ModelAdmin):
-    list_display = ["id", "owner", "rows", "tagged", "rejected", "created_at"]
-    readonly_fields = ["rejected_rows"]
+    list_display = ["id", "owner", "filename", "rows", "tagged", "failed", "rejected", "created_at"]
+    search_fields = ["id", "filename", "owner__username"]
     raw_id_fields = ["owner", "order"]
+    inlines = [RejectedRowInline]

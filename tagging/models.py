@@ -20,10 +20,11 @@ class Batch(models.Model):
         "asyncrest.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="tagging_batch"
     )
     created_at = models.DateTimeField(default=timezone.now)
-    rows = models.PositiveIntegerField(default=0, help_text="Entries received.")
+    filename = models.CharField(max_length=200, blank=True, help_text="The uploaded file's name, if any.")
+    rows = models.PositiveIntegerField(default=0, help_text="Rows or entries received.")
     tagged = models.PositiveIntegerField(default=0, help_text="Entries stored and tagged.")
-    rejected = models.PositiveIntegerField(default=0, help_text="Entries that could not be used.")
-    rejected_rows = models.JSONField(default=list, blank=True, help_text="[{line, reason}] per unusable entry.")
+    failed = models.PositiveIntegerField(default=0, help_text="Entries stored whose tags could not be found.")
+    rejected = models.PositiveIntegerField(default=0, help_text="Rows that could not be used (see rejected rows).")
 
     class Meta:
         ordering = ["-created_at"]
@@ -34,6 +35,21 @@ class Batch(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("tagging:batch-detail", kwargs={"pk": self.pk})
+
+
+class RejectedRow(models.Model):
+    """A row of an upload that could not be used, with its line number and the reason."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="rejected_rows")
+    line = models.PositiveIntegerField()
+    reason = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["batch", "line"]
+        constraints = [models.UniqueConstraint(fields=["batch", "line"], name="tagging_rejected_unique_line")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
 
 
 class Log(models.Model):
@@ -47,6 +63,7 @@ class Log(models.Model):
     # that runs twice stores each entry once.
     order = models.ForeignKey("asyncrest.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     position = models.PositiveIntegerField(null=True, blank=True)
+    line = models.PositiveIntegerField(null=True, blank=True, help_text="The entry's line in its upload, if any.")
     error = models.CharField(max_length=255, blank=True, help_text="Why no tags could be found, if so.")
 
     class Meta:

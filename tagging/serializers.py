@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 from rest_framework import serializers
 
+from asyncrest.exceptions import PayloadTooLarge
+
 from .models import Batch, Log, Tag
+from .uploads import UploadError, store_upload
 
 MAX_ENTRY_LENGTH = 10_000
 MAX_ENTRIES = 10_000
@@ -19,13 +23,28 @@ def max_entries() -> int:
 
 
 class TaggingOrderSerializer(serializers.Serializer):
-    """Either one `entry` or a list of `entries`, with an optional `timestamp` for them."""
+    """One `entry`, a list of `entries`, or a CSV `file`, with an optional `timestamp` for them."""
 
     entry = serializers.CharField(required=False, help_text="One log entry.")
     entries = serializers.ListField(
         child=serializers.CharField(), required=False, allow_empty=False, help_text="Many log entries."
     )
+    file = serializers.FileField(
+        required=False, allow_empty_file=True,
+        help_text="A CSV file with an `entry` column and an optional `timestamp` column.",
+    )
     timestamp = serializers.DateTimeField(required=False, help_text="When the work was done (ISO 8601).")
+
+    def validate_file(self, value) -> dict:
+        """Store the upload, refusing a file that is empty, not UTF-8, headless or too large."""
+        try:
+            stored = store_upload(value)
+        except UploadError as exc:
+            if exc.status == 413:
+                raise PayloadTooLarge(str(exc)) from exc
+            raise serializers.ValidationError(str(exc)) from exc
+        stored["filename"] = getattr(value, "name", "")[:200]
+        return stored
 
     def validate_entry(self, value: str) -> str:
         if len(value) > max_entry_length():
@@ -47,13 +66,26 @@ class TaggingOrderSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
-        given = [name for name in ("entry", "entries") if name in attrs]
+        given = [name for name in ("entry", "entries", "file") if name in attrs]
         if len(given) != 1:
             raise serializers.ValidationError(
-                {"non_field_errors": ["Send exactly one of `entry` (a string) or `entries` (a list of strings)."]},
+                {"non_field_errors": [
+                    "Send exactly one of `entry` (a string), `entries` (a list of strings) or `file` (a CSV file)."
+                ]},
                 code="entry_or_entries",
             )
         return attrs
+
+    def order_input(self) -> dict:
+        """Return the order's input; a file is referred to by its stored path and digest."""
+        data = dict(self.validated_data)
+        stored = data.pop("file", None)
+        if stored is not None:
+            # "_path" differs for every upload of the same file, so it is kept out of the
+            # Idempotency-Key fingerprint (keys starting with "_" are).
+            data["_path"] = stored.pop("path")
+            data["csv"] = stored
+        return data
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -72,19 +104,35 @@ class LogSerializer(serializers.ModelSerializer):
 
 
 class BatchSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="tagging:batch-detail")
     logs_url = serializers.SerializerMethodField()
+    export_url = serializers.SerializerMethodField()
+    rejected_rows = serializers.SerializerMethodField()
     top_tags = serializers.SerializerMethodField()
+
+    #: At most this many rejected rows are listed; `rejected` counts them all.
+    rejected_rows_shown = 1000
 
     class Meta:
         model = Batch
-        fields = ["id", "created_at", "rows", "tagged", "rejected", "rejected_rows", "logs_url", "top_tags"]
+        fields = [
+            "id", "url", "created_at", "filename", "rows", "tagged", "failed", "rejected", "rejected_rows",
+            "logs_url", "export_url", "top_tags",
+        ]
 
-    def get_logs_url(self, batch: Batch) -> str:
-        from django.urls import reverse
-
-        path = f"{reverse('tagging:log-list')}?batch={batch.pk}"
+    def _absolute(self, path: str) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
+
+    def get_logs_url(self, batch: Batch) -> str:
+        return self._absolute(f"{reverse('tagging:log-list')}?batch={batch.pk}")
+
+    def get_export_url(self, batch: Batch) -> str:
+        return self._absolute(reverse("tagging:batch-export", kwargs={"pk": batch.pk}))
+
+    def get_rejected_rows(self, batch: Batch) -> list[dict]:
+        rows = batch.rejected_rows.order_by("line")[: self.rejected_rows_shown]
+        return [{"line": row.line, "reason": row.reason} for row in rows]
 
     def get_top_tags(self, batch: Batch) -> list[dict]:
         from django.db.models import Count

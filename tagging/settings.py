@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -61,12 +62,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "corsheaders",
     "django_rq",
     "asyncrest",
     "tagging",
 ]
 
 MIDDLEWARE = [
+    # First, so that preflights and error responses of later middleware carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -143,10 +147,30 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+        "tagging.parsers.CSVParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "asyncrest.exceptions.exception_handler",
 }
+
+# Browser frontends on other origins (scheme://host[:port], comma-separated) may call the API
+# with a token; cookies are not sent cross-origin, so session auth stays same-origin only.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/(async|tagging|static|healthz)/"
+CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "prefer", "if-none-match")
+# Headers the order/poll cycle reads: where the order is, when to ask again, what changed.
+CORS_EXPOSE_HEADERS = ["Location", "Retry-After", "ETag", "Preference-Applied", "Idempotent-Replayed"]
+CORS_PREFLIGHT_MAX_AGE = 3600
+
+# The demo page at / sends people without a session to DRF's login form, then back.
+LOGIN_URL = "rest_framework:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 # Unset REDIS_URL means the embedded server that `manage.py runstack` starts on a socket in var/.
 REDIS_URL = os.environ.get("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"

@@ -1,19 +1,22 @@
-"""The site's URLs: the asyncrest engine under /async/, the tagging results under /tagging/."""
+"""The site's URLs: the demo page at /, the asyncrest engine under /async/, the tagging results under /tagging/."""
 from django.contrib import admin
 from django.urls import include, path
 
 from asyncrest.views import HealthView
 
 from . import views
+from .demo import DemoView
 
 tagging_patterns = [
     path("logs/", views.LogList.as_view(), name="log-list"),
     path("logs/<int:pk>/", views.LogDetail.as_view(), name="log-detail"),
     path("batches/<uuid:pk>/", views.BatchDetail.as_view(), name="batch-detail"),
+    path("batches/<uuid:pk>/export.csv", views.BatchExport.as_view(), name="batch-export"),
     path("tags/", views.TagCounts.as_view(), name="tag-list"),
 ]
 
 urlpatterns = [
+    path("", DemoView.as_view(), name="demo"),
     path("async/", include("asyncrest.urls")),
     path("healthz/", HealthView.as_view(), name="healthz"),
     path("tagging/", include((tagging_patterns, "tagging"))),

@@ -1,8 +1,15 @@
 """Read the results of tagging orders: logs, batches and tag counts, each owner's own."""
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Iterator
+
 from django.db.models import Count
+from django.http import StreamingHttpResponse
 from rest_framework import generics
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -57,3 +64,52 @@ class TagCounts(APIView):
             .order_by("-count", "value")
         )
         return Response([{"type": r["type"], "value": r["value"], "count": r["count"]} for r in rows])
+
+
+class CSVRenderer(BaseRenderer):
+    """Let clients that accept only text/csv reach the export (errors are JSON text)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return json.dumps(data).encode()
+
+
+class BatchExport(OwnedMixin, generics.RetrieveAPIView):
+    """Download a batch's logs as CSV (line, entry, timestamp, tags, error), streamed row by row."""
+
+    queryset = Batch.objects.all()
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    def retrieve(self, request, *args, **kwargs):
+        batch = self.get_object()
+        response = StreamingHttpResponse(export_rows(batch), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}.csv"'
+        return response
+
+
+def export_rows(batch: Batch) -> Iterator[str]:
+    """Yield the export's CSV text, one row at a time, with memory flat whatever the batch's size."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(fields) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([spreadsheet_safe(str(field)) for field in fields])
+        return buffer.getvalue()
+
+    yield "\ufeff" + line(["line", "entry", "timestamp", "tags", "error"])  # BOM: Excel reads UTF-8
+    logs = batch.logs.order_by("position").prefetch_related("tags").iterator(chunk_size=2000)
+    for log in logs:
+        tags = ", ".join(tag.value for tag in log.tags.all())
+        yield line([log.line or "", log.entry, log.timestamp.isoformat(), tags, log.error])
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Defuse a cell a spreadsheet would run as a formula (CSV injection) by quoting it as text."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value

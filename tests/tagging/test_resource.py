@@ -3,7 +3,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from asyncrest.models import Order
-from tagging.jobs import tag_logs
+from asyncrest.fanout import start_parts
+from asyncrest.models import Part
+from tagging.jobs import finish_batch, tag_logs, tag_part
 from tagging.models import Batch, Log, Tag
 from tests.conftest import wait_for_order
 
@@ -82,16 +84,22 @@ class TestResults:
         for url in (alice_log.get_absolute_url(), "/tagging/logs/", "/tagging/tags/", batch.get_absolute_url()):
             assert APIClient().get(url).status_code == 401
 
-    def test_running_the_job_twice_stores_nothing_twice(self, user):
+    def test_running_each_step_twice_stores_nothing_twice(self, user):
         order = Order.objects.create(owner=user, resource="tagging", input={"entries": [ENTRY, "Redis and Celery"]})
         Order.objects.claim(order.pk, "lease-1")
-        first = tag_logs(order)
-        second = tag_logs(order)
+        order.refresh_from_db()
+        first, second = tag_logs(order), tag_logs(order)
         assert first == second
         assert Log.objects.filter(order=order).count() == 2
+        start_parts(order, "lease-1", first)
+        (part,) = Part.objects.filter(order=order)
+        Part.objects.claim(part.pk, "part-lease")
+        part.refresh_from_db()
+        tag_part(order, part)
+        tag_part(order, part)
         assert Tag.objects.filter(log__order=order).count() == 4
-        first.refresh_from_db()
-        assert first.tagged == 2
+        batch = finish_batch(order)
+        assert (batch.rows, batch.tagged, batch.failed, batch.rejected) == (2, 2, 0, 0)
 
 
 @pytest.mark.django_db

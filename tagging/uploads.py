@@ -1,0 +1,138 @@
+"""CSV uploads of log entries: checked at the door, stored on disk, read back row by row.
+
+The door checks what makes a whole file unusable (empty, not UTF-8, no `entry` column,
+too large) and answers 400/413 naming the problem and the line. Problems of single rows
+(an empty or overlong entry, a bad timestamp) are the job's to record per row.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+CHUNK = 64 * 1024
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t"
+
+
+class UploadError(Exception):
+    """The file cannot be used at all; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Layout:
+    """Where the data is in a CSV file: its delimiter and the columns that matter."""
+
+    delimiter: str
+    entry: int
+    timestamp: int | None
+    columns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One data row: the line it starts on and its raw entry and timestamp."""
+
+    line: int
+    entry: str | None
+    timestamp: str | None
+
+
+def max_upload_size() -> int:
+    """The engine's upload limit, checked again here for bodies sent without a length."""
+    from asyncrest import conf
+
+    return conf.get("MAX_UPLOAD_SIZE")
+
+
+def store_upload(source) -> dict:
+    """Copy the uploaded file `source` to storage, checking size and UTF-8 on the way.
+
+    Returns what the job needs to read it back: `path`, `size`, `sha256` and `layout`.
+    The file is checked in 64 KiB chunks into a temporary file, then saved to the default
+    storage (a shared volume or an object store, so any worker can read it): a 50 MB
+    upload never sits in memory.
+    """
+    limit = max_upload_size()
+    digest, size, newlines = hashlib.sha256(), 0, 0
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    head = io.BytesIO()  # the first 64 KiB, to find the layout in
+    source.seek(0)
+    with tempfile.TemporaryFile() as copy:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise UploadError(f"The file is larger than the limit of {limit:,} bytes.", status=413)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                line = newlines + chunk[: exc.start].count(b"\n") + 1
+                raise UploadError(f"Line {line} is not valid UTF-8 (byte {exc.object[exc.start]:#04x}).") from exc
+            newlines += chunk.count(b"\n")
+            digest.update(chunk)
+            copy.write(chunk)
+            if head.tell() < SNIFF_BYTES:
+                head.write(chunk[: SNIFF_BYTES - head.tell()])
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise UploadError(f"Line {newlines + 1} ends in the middle of a UTF-8 character.") from exc
+        layout = find_layout(head.getvalue().decode("utf-8-sig", errors="ignore"))
+        copy.seek(0)
+        path = default_storage.save(f"uploads/{uuid.uuid4().hex}.csv", File(copy))
+    return {"path": path, "size": size, "sha256": digest.hexdigest(), "layout": layout_to_dict(layout)}
+
+
+def find_layout(head: str) -> Layout:
+    """Find the delimiter and the `entry`/`timestamp` columns from the start of the file."""
+    if not head.strip():
+        raise UploadError("The file is empty: expected a header row with an `entry` column.")
+    first_line = head.splitlines()[0]
+    try:
+        delimiter = csv.Sniffer().sniff(first_line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = max(DELIMITERS, key=first_line.count) if any(d in first_line for d in DELIMITERS) else ","
+    header = next(csv.reader(io.StringIO(head), delimiter=delimiter), [])
+    names = [name.strip().lower() for name in header]
+    if "entry" not in names:
+        found = ", ".join(repr(name) for name in header) or "nothing"
+        raise UploadError(f"Line 1 (the header) has no `entry` column; it has {found}.")
+    return Layout(
+        delimiter=delimiter,
+        entry=names.index("entry"),
+        timestamp=names.index("timestamp") if "timestamp" in names else None,
+        columns=len(names),
+    )
+
+
+def layout_to_dict(layout: Layout) -> dict:
+    return {"delimiter": layout.delimiter, "entry": layout.entry, "timestamp": layout.timestamp,
+            "columns": layout.columns}
+
+
+def read_rows(path: str, layout: dict) -> Iterator[Row]:
+    """Yield the data rows of the stored file at `path`, with the line each starts on."""
+    with default_storage.open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text, delimiter=layout["delimiter"])
+        next(reader, None)  # the header
+        line = reader.line_num + 1
+        for fields in reader:
+            if fields:  # blank lines are not rows
+                entry = fields[layout["entry"]] if len(fields) > layout["entry"] else None
+                stamp = layout["timestamp"]
+                timestamp = fields[stamp] if stamp is not None and len(fields) > stamp else None
+                yield Row(line, entry, timestamp)
+            line = reader.line_num + 1
