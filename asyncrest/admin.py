@@ -1,26 +1,135 @@
-from django.contrib import admin
+"""The admin of orders: filters, progress, errors, attempts and timings; actions to cancel and to retry."""
+from __future__ import annotations
 
-from .models import Order
+from django.contrib import admin, messages
+from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .jobs import enqueue_order, remove_job
+from .models import Delivery, Order, Part, Status
+from .transitions import log_transition
+
+
+class PartInline(admin.TabularInline):
+    """The parts of a fanned-out order, each with its own status, progress and attempts."""
+
+    model = Part
+    extra = 0
+    fields = ["index", "status", "processed", "total", "attempts", "started_at", "finished_at", "error_code"]
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0  # shown, never added by hand
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "resource", "owner", "status", "progress", "attempts", "created_at", "finished_at"]
-    list_filter = ["status", "resource"]
+    list_display = [
+        "id", "resource", "owner", "status", "progress_shown", "error_code", "attempts",
+        "created_at", "started_at", "finished_at", "duration_shown",
+    ]
+    list_filter = ["status", "resource", ("owner", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["id", "owner__username", "error_code", "message"]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
+    actions = ["cancel_orders", "retry_orders"]
+    inlines = [PartInline]
     readonly_fields = [
         "id", "owner", "resource", "status", "input", "progress", "processed", "total", "message",
         "resource_url", "error_code", "error_message", "error_detail", "usage", "attempts", "job_id",
-        "created_at", "updated_at", "started_at", "finished_at",
+        "created_at", "updated_at", "started_at", "finished_at", "heartbeat_at", "cancel_requested_at",
     ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "resource", "status", "input"]}),
         ("Progress", {"fields": ["progress", "processed", "total", "message", "resource_url"]}),
         ("Error", {"fields": ["error_code", "error_message", "error_detail"]}),
         ("Usage", {"fields": ["usage"]}),
-        ("Delivery", {"fields": ["attempts", "job_id", "created_at", "updated_at", "started_at", "finished_at"]}),
+        ("Delivery", {"fields": [
+            "attempts", "job_id", "created_at", "updated_at", "started_at", "finished_at", "heartbeat_at",
+            "cancel_requested_at",
+        ]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="progress", ordering="progress")
+    def progress_shown(self, order: Order) -> str:
+        total = f"{order.total:,}" if order.total is not None else "?"
+        return f"{order.progress:.0f} % ({order.processed:,} of {total})"
+
+    @admin.display(description="duration")
+    def duration_shown(self, order: Order) -> str:
+        return f"{order.duration.total_seconds():.1f} s" if order.duration else "–"
+
+    @admin.action(description="Cancel the selected orders", permissions=["change"])
+    def cancel_orders(self, request, queryset) -> None:
+        """Cancel as DELETE does: waiting orders at once, running ones at their next progress step."""
+        cancelled = stopping = finished = 0
+        for order in queryset:
+            if order.is_finished:
+                finished += 1
+            elif Order.objects.cancel_waiting(order.pk):
+                log_transition(order, Status.CANCELLED, detail="by=admin")
+                remove_job(order)
+                cancelled += 1
+            elif Order.objects.request_cancel(order.pk) or order.cancel_requested_at:
+                stopping += 1
+            else:
+                finished += 1  # it finished between the read and the cancel
+        self.message_user(
+            request,
+            f"{cancelled} cancelled, {stopping} stopping at their next progress step, "
+            f"{finished} already finished (left as they are).",
+            messages.SUCCESS if cancelled or stopping else messages.WARNING,
+        )
+
+    @admin.action(description="Retry the selected failed orders (as new orders)", permissions=["change"])
+    def retry_orders(self, request, queryset) -> None:
+        """Place a new order for each failed one: a finished order never changes, so it is not reused."""
+        skipped = 0
+        for order in queryset:
+            if order.status != Status.FAILED:
+                skipped += 1
+                continue
+            again = place_again(order)
+            link = reverse("admin:asyncrest_order_change", args=[again.pk])
+            self.message_user(
+                request,
+                format_html('Order {} is placed again as <a href="{}">{}</a>.', order.pk, link, again.pk),
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request, f"{skipped} selected order(s) had not failed and were not retried.", messages.WARNING
+            )
+
+
+def place_again(order: Order) -> Order:
+    """Place a new order with the owner, resource and input of `order`; enqueue it once committed."""
+    again = Order(
+        owner_id=order.owner_id, resource=order.resource, input=order.input,
+        request_fingerprint=order.request_fingerprint,
+    )
+    again.job_id = str(again.pk)
+    with transaction.atomic():
+        again.save(force_insert=True)
+        transaction.on_commit(lambda: enqueue_order(again))
+    log_transition(again, Status.QUEUED, detail=f"retry_of={order.pk}")
+    return again
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Webhook deliveries: where each finished order was announced, and how that went."""
+
+    list_display = ["order", "event", "url", "status", "attempts", "last_status_code", "next_attempt_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["order__id", "url"]
+    raw_id_fields = ["order"]
+    readonly_fields = [
+        "id", "order", "url", "event", "status", "attempts", "next_attempt_at", "last_status_code",
+        "last_error", "created_at", "delivered_at",
     ]
 
     def has_add_permission(self, request):

@@ -21,3 +21,17 @@ def check_queues(app_configs, **kwargs):
         for name in sorted(wanted)
         if name not in queues
     ]
+
+
+@register()
+def check_long_polls(app_configs, **kwargs):
+    """The long-poll settings must be whole numbers of seconds and slots, 0 or more."""
+    return [
+        Error(
+            f"ASYNCREST[{name!r}] must be a whole number, 0 or more; it is {conf.get(name)!r}.",
+            hint="LONG_POLL_MAX_WAIT is in seconds (30 by default); LONG_POLL_SLOTS counts requests (2).",
+            id="asyncrest.E002",
+        )
+        for name in ("LONG_POLL_MAX_WAIT", "LONG_POLL_SLOTS")
+        if not isinstance(conf.get(name), int) or isinstance(conf.get(name), bool) or conf.get(name) < 0
+    ]

@@ -258,8 +258,13 @@ class ProgressBar:
         from tqdm import tqdm  # only needed for the bar
 
         self.bar = tqdm(total=None, unit="item", desc="queued", file=file, dynamic_ncols=True)
+        self.message = ""
 
     def update(self, order: Order) -> None:
+        if order.message and order.message != self.message and self.message:
+            # A new phase ("Reading the CSV file", then "Tagging entries") counts from zero again.
+            self.bar.reset(total=order.total or None)
+        self.message = order.message or self.message
         if order.total and self.bar.total != order.total:
             self.bar.total = order.total
         self.bar.n = order.processed

@@ -35,6 +35,15 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_BACKOFF": 5,
     # A running order past its timeout by this much is failed with "timeout" by the reconciler.
     "TIMEOUT_GRACE": 30,
+    # Orders one user may place per period ("120/minute", "10/second", ...; None: no limit).
+    "ORDER_RATE": "120/minute",
+    # Webhooks: the signing secret (empty: callback_url is refused), hosts exempt from the
+    # public-address rule, per-request timeout, attempts, and the first retry's delay (doubling).
+    "WEBHOOK_SECRET": "",
+    "WEBHOOK_ALLOWED_HOSTS": (),
+    "WEBHOOK_TIMEOUT": 10,
+    "WEBHOOK_MAX_ATTEMPTS": 8,
+    "WEBHOOK_BACKOFF": 10,
     # How long an Idempotency-Key returns the same order.
     "IDEMPOTENCY_TTL": 24 * 60 * 60,
     # The longest `Prefer: wait=N` a status request is held for (seconds).

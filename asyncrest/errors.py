@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from rq.timeouts import JobTimeoutException
 
-logger = logging.getLogger("asyncrest.jobs")
+from .transitions import log_transition
 
 
 class JobError(Exception):
@@ -51,8 +51,6 @@ def fail_on_error(order, message: str, *, code: str = "job_failed") -> Iterator[
         # Only the execution holding the order may fail it (None outside the runner: anyone).
         lease = getattr(order, "lease", "") or None
         if Order.objects.fail(order.pk, error_code, text, detail, lease=lease):
-            logger.error(
-                "order %s resource=%s status=failed code=%s: %s",
-                order.pk, order.resource, error_code, text, exc_info=True,
-            )
+            # The traceback goes to the log (and the admin), as the API never shows it.
+            log_transition(order, "failed", level=logging.ERROR, detail=f"code={error_code}: {text}", exc_info=True)
         raise

@@ -26,6 +26,7 @@ from . import conf
 from .errors import JobError, OrderCancelled, fail_on_error
 from .heartbeat import Heartbeat
 from .registry import get_resource
+from .transitions import log_transition
 
 logger = logging.getLogger("asyncrest.jobs")
 
@@ -172,7 +173,7 @@ def finish_if_last(order, then: str | None = None) -> None:
         with fail_on_error(order, "The job failed while finishing", code="job_failed"):
             url = resource_path(import_string(then)(order))
     if Order.objects.complete(order.pk, url, lease=lease):
-        logger.info("order %s resource=%s status=completed (all parts done)", order.pk, order.resource)
+        log_transition(order, "completed", detail="parts=done")
 
 
 def settle_cancel(order) -> None:
@@ -186,4 +187,4 @@ def settle_cancel(order) -> None:
         parts.filter(status__in=(Status.QUEUED, Status.RUNNING)).update(
             status=Status.CANCELLED, finished_at=timezone.now()
         )
-        logger.info("order %s resource=%s status=cancelled", order.pk, order.resource)
+        log_transition(order, "cancelled")

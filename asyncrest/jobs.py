@@ -12,6 +12,7 @@ from .errors import JobError, OrderCancelled, fail_on_error
 from .fanout import FanOut, start_parts
 from .heartbeat import Heartbeat
 from .registry import get_resource
+from .transitions import log_transition
 
 logger = logging.getLogger("asyncrest.jobs")
 
@@ -71,13 +72,13 @@ def _run(order_id: str) -> str | None:
         logger.info("order %s not started: status is %s, or another execution holds it", order_id, status or "unknown")
         return None
     order = Order.objects.get(pk=order_id)
-    logger.info("order %s resource=%s status=running attempt=%s", order.pk, order.resource, order.attempts)
+    log_transition(order, "running", detail=f"attempt={order.attempts}")
     resource = get_resource(order.resource)
     if resource is None:
         Order.objects.fail(
             order.pk, "unknown_resource", f"No job is registered for resource {order.resource!r}.", lease=lease
         )
-        logger.error("order %s resource=%s status=failed: no such resource", order.pk, order.resource)
+        log_transition(order, "failed", level=logging.ERROR, detail="code=unknown_resource")
         return None
     with Heartbeat(lambda: Order.objects.heartbeat(order.pk, lease), name=f"order {order.pk}"):
         try:
@@ -90,16 +91,12 @@ def _run(order_id: str) -> str | None:
                 url = resource_path(result)
         except OrderCancelled:
             if Order.objects.cancel(order.pk, lease=lease):
-                logger.info("order %s resource=%s status=cancelled", order.pk, order.resource)
+                log_transition(order, "cancelled")
             else:
                 logger.warning("order %s resource=%s stopped: this execution no longer holds it", order.pk, order.resource)
             return None
     if Order.objects.complete(order.pk, url, lease=lease):
-        order.refresh_from_db(fields=["started_at", "finished_at"])
-        logger.info(
-            "order %s resource=%s status=completed duration=%.3fs",
-            order.pk, order.resource, order.duration.total_seconds(),
-        )
+        log_transition(order, "completed")
     else:
         logger.warning("order %s resource=%s finished, but this execution no longer holds it", order.pk, order.resource)
     return url

@@ -30,6 +30,8 @@ from .fanout import enqueue_part, finish_if_last, settle_cancel
 from .models import FANOUT_LEASE, Order, Part, Status
 from .queues import get_connection
 from .registry import get_resource, get_resources
+from .transitions import log_transition
+from .webhooks import deliver_due
 
 logger = logging.getLogger("asyncrest.reconciler")
 
@@ -67,6 +69,10 @@ def reconcile() -> Report:
     recover_lost(now, report)
     deliver_stranded(now, report)
     reconcile_parts(now, report)
+    try:
+        deliver_due()
+    except RedisError:
+        pass  # the deliveries stay due; the next pass tries again
     if report.changed:
         logger.info("reconciled: %s", report)
     return report
@@ -95,7 +101,7 @@ def expire_timeouts(now, report: Report) -> None:
             message = f"The job ran past its time limit of {limit} s and was stopped."
             if Order.objects.fail(order.pk, "timeout", message, lease=order.lease):
                 report.timed_out += 1
-                logger.warning("order %s resource=%s status=failed code=timeout", order.pk, order.resource)
+                log_transition(order, "failed", level=logging.WARNING, detail="code=timeout")
                 stop_job(order)
 
 
@@ -109,7 +115,7 @@ def recover_lost(now, report: Report) -> None:
         if order.cancel_requested_at:
             if Order.objects.cancel(order.pk, lease=order.lease):
                 report.cancelled += 1
-                logger.info("order %s resource=%s status=cancelled (its worker was lost)", order.pk, order.resource)
+                log_transition(order, "cancelled", detail="worker=lost")
         elif order.attempts < max_attempts:
             delay = min(conf.get("RETRY_BACKOFF") * 2 ** (order.attempts - 1), 300)
             message = (
@@ -129,7 +135,9 @@ def recover_lost(now, report: Report) -> None:
             )
             if Order.objects.fail(order.pk, "worker_lost", message, lease=order.lease):
                 report.lost += 1
-                logger.error("order %s resource=%s status=failed code=worker_lost", order.pk, order.resource)
+                log_transition(
+                    order, "failed", level=logging.ERROR, detail=f"code=worker_lost attempts={order.attempts}"
+                )
 
 
 def deliver_stranded(now, report: Report) -> None:
@@ -150,6 +158,7 @@ def deliver_stranded(now, report: Report) -> None:
         if order.cancel_requested_at and order.status == Status.RUNNING:
             if Order.objects.cancel(order.pk, lease=""):
                 report.cancelled += 1
+                log_transition(order, "cancelled")
             continue
         if (order.job_id or str(order.pk)) in live:
             continue
@@ -208,8 +217,7 @@ def fail_part(part, code: str, message: str, report: Report) -> None:
         if Order.objects.fail(part.order_id, code, message, lease=FANOUT_LEASE):
             report.lost += code == "worker_lost"
             report.timed_out += code == "timeout"
-            logger.error("order %s resource=%s status=failed code=%s (part %s)",
-                         part.order_id, part.order.resource, code, part.index)
+            log_transition(part.order, "failed", level=logging.ERROR, detail=f"code={code} part={part.index}")
         stop_job(part)
 
 

@@ -28,6 +28,8 @@ class OrderSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if path and request is not None:
             return request.build_absolute_uri(path)
+        if path and self.context.get("origin") and path.startswith("/"):
+            return self.context["origin"] + path  # outside a request, e.g. in a webhook
         return path
 
     def get_url(self, order: Order) -> str:

@@ -1,10 +1,33 @@
+"""The engine's URLs: an order path per registered resource, the generic one, and the orders."""
+import re
+
 from django.urls import path
 
 from . import views
+from .registry import get_resources
 
 app_name = "asyncrest"
 
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def resource_patterns() -> list:
+    """Return one order pattern per resource registered so far, so the schema shows each one's own input.
+
+    Resources are registered in AppConfig.ready(), before any URLconf is loaded. They
+    behave exactly like the generic pattern below, which also serves resources
+    registered later and answers 404 for unknown ones.
+    """
+    return [
+        path(f"{name}/order/", views.OrderCreateView.as_view(resource_name=name), {"resource": name},
+             name="order-create")
+        for name in sorted(get_resources())
+        if SLUG.fullmatch(name)
+    ]
+
+
 urlpatterns = [
+    *resource_patterns(),
     path("<slug:resource>/order/", views.OrderCreateView.as_view(), name="order-create"),
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/<uuid:pk>/", views.OrderDetailView.as_view(), name="order-detail"),

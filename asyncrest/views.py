@@ -21,21 +21,32 @@ from .exceptions import IdempotencyKeyReused, OrderConflict, PayloadTooLarge
 from .jobs import enqueue_order, remove_job
 from .models import Order, Status
 from .registry import Resource, get_resource
+from .schema import OrderCreateSchema, health_docs, order_create_docs, order_detail_docs, order_list_docs
 from .serializers import OrderSerializer
+from .throttling import OrderRateThrottle
+from .transitions import log_transition
+from .webhooks import CallbackRefused, check_callback_url
 
 
 class NoInputSerializer(serializers.Serializer):
     """The input of a resource registered without a serializer: nothing."""
 
 
+@order_create_docs
 class OrderCreateView(generics.GenericAPIView):
     """Place an order for the resource in the URL: 202 with the order's `Location` at once."""
 
+    throttle_classes = [OrderRateThrottle]
+    #: The resource of a URL pattern made for one resource (asyncrest/urls.py), for the schema.
+    resource_name: str | None = None
+    schema = OrderCreateSchema()
+
     def get_job_kind(self) -> Resource:
         """Return the registered resource named in the URL; 404 if there is none."""
-        resource = get_resource(self.kwargs["resource"])
+        name = self.kwargs.get("resource") or self.resource_name
+        resource = get_resource(name)
         if resource is None:
-            raise NotFound(f"There is no resource named {self.kwargs['resource']!r}.")
+            raise NotFound(f"There is no resource named {name!r}.")
         return resource
 
     def get_serializer_class(self):
@@ -63,10 +74,26 @@ class OrderCreateView(generics.GenericAPIView):
             raise ValidationError({"Idempotency-Key": ["Must be 1 to 255 printable characters."]})
         return key
 
+    def get_callback_url(self, request: Request) -> str:
+        """Return the optional `callback_url`; 400 if it is not a public http(s) URL or webhooks are off."""
+        url = request.data.get("callback_url") if hasattr(request.data, "get") else None
+        if not url:
+            return ""
+        if not isinstance(url, str) or len(url) > 2000:
+            raise ValidationError({"callback_url": ["Must be a URL of at most 2,000 characters."]})
+        if not conf.get("WEBHOOK_SECRET"):
+            raise ValidationError({"callback_url": ["This server sends no webhooks: it has no WEBHOOK_SECRET."]})
+        try:
+            check_callback_url(url)
+        except CallbackRefused as exc:
+            raise ValidationError({"callback_url": [str(exc)]}) from exc
+        return url
+
     def post(self, request: Request, *args, **kwargs) -> Response:
         resource = self.get_job_kind()
         self.check_body_size(request)
         key = self.get_idempotency_key(request)
+        callback_url = self.get_callback_url(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order_input = self.get_order_input(serializer)
@@ -75,7 +102,9 @@ class OrderCreateView(generics.GenericAPIView):
         order = self.get_replayed_order(key, fingerprint) if key else None
         if order is None:
             try:
-                order = self.perform_create(serializer, order_input, key=key, fingerprint=fingerprint)
+                order = self.perform_create(
+                    serializer, order_input, key=key, fingerprint=fingerprint, callback_url=callback_url
+                )
             except IntegrityError:
                 # A concurrent request with the same key won the unique constraint: answer with its order.
                 order = self.get_replayed_order(key, fingerprint) if key else None
@@ -109,16 +138,20 @@ class OrderCreateView(generics.GenericAPIView):
             return serializer.order_input()
         return dict(serializer.validated_data)
 
-    def perform_create(self, serializer, order_input: dict, *, key: str | None = None, fingerprint: str = "") -> Order:
+    def perform_create(
+        self, serializer, order_input: dict, *, key: str | None = None, fingerprint: str = "", callback_url: str = ""
+    ) -> Order:
         """Commit the order row, then enqueue its job once the transaction has committed."""
         order = Order(
             owner=self.request.user, resource=self.get_job_kind().name, input=order_input,
-            idempotency_key=key, request_fingerprint=fingerprint,
+            idempotency_key=key, request_fingerprint=fingerprint, callback_url=callback_url,
+            origin=self.request.build_absolute_uri("/").rstrip("/") if callback_url else "",
         )
         order.job_id = str(order.pk)
         with transaction.atomic():
             order.save(force_insert=True)
             transaction.on_commit(lambda: enqueue_order(order))
+        log_transition(order, Status.QUEUED)
         return order
 
     def get_success_headers(self, data) -> dict:
@@ -133,6 +166,7 @@ def request_fingerprint(resource: str, order_input: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@order_detail_docs
 class OrderDetailView(generics.RetrieveAPIView):
     """Report an order: 202 while pending, 201 with the resource's `Location` once done, 200 if failed or cancelled.
 
@@ -197,6 +231,7 @@ class OrderDetailView(generics.RetrieveAPIView):
         if order.is_finished:
             raise OrderConflict(f"The order is already {order.status}; it cannot be cancelled.")
         if Order.objects.cancel_waiting(order.pk):
+            log_transition(order, Status.CANCELLED)
             remove_job(order)
         elif not Order.objects.request_cancel(order.pk):
             order.refresh_from_db()
@@ -223,6 +258,7 @@ class OrderDetailView(generics.RetrieveAPIView):
         return {}
 
 
+@order_list_docs
 class OrderListView(generics.ListAPIView):
     """List the caller's orders, newest first, filtered by `?status=` and `?resource=`."""
 
@@ -241,6 +277,7 @@ class OrderListView(generics.ListAPIView):
         return queryset
 
 
+@health_docs
 class HealthView(APIView):
     """Answer 200 when the database and Redis both respond, else 503 naming what is down."""
 

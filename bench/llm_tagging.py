@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tagging.settings")
+os.environ.setdefault("DEBUG", "1")  # a local run: no SECRET_KEY needed
 
 
 def write_csv(path: Path, count: int) -> None:

@@ -25,6 +25,9 @@ def max_entries() -> int:
 class TaggingOrderSerializer(serializers.Serializer):
     """One `entry`, a list of `entries`, or a CSV `file`, with an optional `timestamp` for them."""
 
+    #: Its input variants in the OpenAPI schema: JSON entry or entries, a multipart file, raw CSV.
+    openapi_request = "tagging.schema.ORDER_REQUEST"
+
     entry = serializers.CharField(required=False, help_text="One log entry.")
     entries = serializers.ListField(
         child=serializers.CharField(), required=False, allow_empty=False, help_text="Many log entries."

@@ -1,6 +1,5 @@
 """Settings for the asyncrest site, read from the environment (see README, Configuration)."""
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -20,7 +19,7 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Runtime data (SQLite database, embedded Redis, generated secret key) lives here.
+# Runtime data (SQLite database, embedded Redis, uploads) lives here.
 VAR_DIR = Path(os.environ.get("ASYNCREST_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -32,26 +31,32 @@ def _secret_key() -> str:
         return os.environ["SECRET_KEY"]
     if DEBUG:
         return "django-insecure-asyncrest-development-only"
-    # A single-machine install keeps a generated key in var/ so sessions survive restarts;
-    # multi-machine deployments must share one key through SECRET_KEY.
-    path = VAR_DIR / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key)
-        return key
-    except OSError as exc:  # pragma: no cover - unreadable var/
-        raise ImproperlyConfigured("Set SECRET_KEY: no key could be read from var/.") from exc
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY (a long random string, the same on every web and worker machine), "
+        "or DEBUG=1 for local development."
+    )
 
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+
+# Production defaults (DEBUG off): HTTPS only, secure cookies, HSTS. Each can be turned off
+# from the environment, e.g. SECURE_SSL_REDIRECT=0 where a proxy already redirects.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Health checks come from inside the network, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (nginx, a load balancer).
+if env_bool("BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -64,6 +69,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "corsheaders",
     "django_rq",
+    "drf_spectacular",
+    # Swagger UI's files served by the site itself: /api/docs/ needs no CDN.
+    "drf_spectacular_sidecar",
     "asyncrest",
     "tagging",
 ]
@@ -156,6 +164,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "asyncrest.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
 # Browser frontends on other origins (scheme://host[:port], comma-separated) may call the API
@@ -177,9 +186,31 @@ REDIS_URL = os.environ.get("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }
+# django-rq's /django-rq/stats.json and Prometheus /django-rq/metrics/ answer staff
+# sessions, and monitoring with `Authorization: Bearer <RQ_API_TOKEN>`; unset: staff only.
+RQ_API_TOKEN = os.environ.get("RQ_API_TOKEN", "")
+
+# The OpenAPI 3 schema at /api/schema/ and Swagger UI at /api/docs/ (see asyncrest/schema.py).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "asyncrest",
+    "DESCRIPTION": (
+        "Long-running jobs as REST resources: POST an order (202 + Location), poll it "
+        "(202 + Retry-After while pending, 201 + Location of the result once completed), "
+        "collect the result."
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["asyncrest.schema.one_path_per_resource"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
 
 ASYNCREST = {
     "QUEUE": "default",
+    # Signs the webhooks sent to an order's callback_url; unset, callback_url is refused.
+    "WEBHOOK_SECRET": os.environ.get("ASYNCREST_WEBHOOK_SECRET", ""),
+    "WEBHOOK_ALLOWED_HOSTS": env_list("ASYNCREST_WEBHOOK_ALLOWED_HOSTS"),
 }
 
 TAGGING = {
@@ -212,7 +243,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "asyncrest": {"level": os.environ.get("ASYNCREST_LOG_LEVEL", "INFO")},
-        "tagging": {"level": os.environ.get("ASYNCREST_LOG_LEVEL", "INFO")},
+        "asyncrest": {"level": os.environ.get("ASYNCREST_LOG_LEVEL") or "INFO"},
+        "tagging": {"level": os.environ.get("ASYNCREST_LOG_LEVEL") or "INFO"},
     },
 }

@@ -1,6 +1,7 @@
-"""The site's URLs: the demo page at /, the asyncrest engine under /async/, the tagging results under /tagging/."""
+"""The site's URLs: the demo page at /, the engine under /async/, tagging results under /tagging/, docs under /api/."""
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from asyncrest.views import HealthView
 
@@ -23,4 +24,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
     path("django-rq/", include("django_rq.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

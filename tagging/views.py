@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .models import Batch, Log, Tag
+from .schema import batch_export_docs, log_list_docs, tag_counts_docs
 from .serializers import BatchSerializer, LogSerializer
 from .taggers.keywords import canonical_name
 
@@ -25,6 +26,7 @@ class OwnedMixin:
         return super().get_queryset().filter(owner=self.request.user)
 
 
+@log_list_docs
 class LogList(OwnedMixin, generics.ListAPIView):
     """List your logs, filtered by `?tag=` (a tag value) and `?batch=` (a batch id)."""
 
@@ -44,15 +46,20 @@ class LogList(OwnedMixin, generics.ListAPIView):
 
 
 class LogDetail(OwnedMixin, generics.RetrieveAPIView):
+    """Show one of your logs with its tags."""
+
     queryset = Log.objects.prefetch_related("tags")
     serializer_class = LogSerializer
 
 
 class BatchDetail(OwnedMixin, generics.RetrieveAPIView):
+    """Show one of your batches: its counts, rejected rows, top tags and links to its logs and export."""
+
     queryset = Batch.objects.all()
     serializer_class = BatchSerializer
 
 
+@tag_counts_docs
 class TagCounts(APIView):
     """Count your logs per tag, most frequent first."""
 
@@ -77,6 +84,7 @@ class CSVRenderer(BaseRenderer):
         return json.dumps(data).encode()
 
 
+@batch_export_docs
 class BatchExport(OwnedMixin, generics.RetrieveAPIView):
     """Download a batch's logs as CSV (line, entry, timestamp, tags, error), streamed row by row."""
 

@@ -2,6 +2,10 @@
 import json
 import os
 
+# The site refuses to start without a key when DEBUG is off; tests run with DEBUG off.
+os.environ.setdefault("SECRET_KEY", "asyncrest-tests-only-not-a-secret")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
 from tagging.settings import *  # noqa: F401,F403
 from tagging.settings import ASYNCREST, DATABASES, INSTALLED_APPS, REDIS_URL, VAR_DIR
 
@@ -20,6 +24,12 @@ ASYNCREST = {
     "QUEUED_GRACE": 1,
     "RETRY_BACKOFF": 0.5,
     "TIMEOUT_GRACE": 1,
+    # Throttling has its own tests; elsewhere it would count across tests that reuse user ids.
+    "ORDER_RATE": None,
+    # Webhook tests sign with this key and call receivers they run on localhost.
+    "WEBHOOK_SECRET": "whsec_YXN5bmNyZXN0LXRlc3RzLXdlYmhvb2sta2V5",
+    "WEBHOOK_ALLOWED_HOSTS": ("localhost",),
+    "WEBHOOK_BACKOFF": 0.2,
     # Workers reconcile only where a test asks for it (ASYNCREST_TEST_RECONCILE_INTERVAL).
     "RECONCILE_INTERVAL": float(os.environ.get("ASYNCREST_TEST_RECONCILE_INTERVAL", 3600)),
 }

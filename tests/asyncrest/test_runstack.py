@@ -17,7 +17,7 @@ from asyncrest.redis_server import EmbeddedRedisError, find_redis_server, free_p
 REPO = Path(__file__).resolve().parents[2]
 # Variables that would point the stack at another Redis, database, tagger or settings module.
 FOREIGN_ENV = (
-    "REDIS_URL", "DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS",
+    "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "TAGGING_BACKEND", "TAGGING_MODEL",
 )
 
@@ -77,7 +77,8 @@ def wait_for(predicate, timeout: float, what: str, details=lambda: ""):
 def stack(tmp_path):
     """Start `manage.py runstack` on a free port with its own var/ and no REDIS_URL."""
     env = {name: value for name, value in os.environ.items() if name not in FOREIGN_ENV}
-    env.update(ASYNCREST_VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    # As the README runs it: a local development stack (DEBUG=1: no SECRET_KEY needed, plain HTTP).
+    env.update(ASYNCREST_VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1", DEBUG="1")
     port = free_port()
     log_path = tmp_path / "runstack.log"
     with open(log_path, "wb") as log:
@@ -108,7 +109,7 @@ def wait_for_site(stack) -> None:
             pytest.fail(f"runstack exited with {stack.process.returncode}:\n{stack.log()}")
         try:
             return requests.get(f"{stack.url}/async/orders/", timeout=2)
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy to answer in time
             return None
 
     wait_for(answers, 90, "the site to answer", stack.log)

@@ -65,16 +65,30 @@ def test_pasted_entries_show_a_moving_bar_then_the_tags(page, site, user):
     assert page.errors == []
 
 
+@pytest.mark.usefixtures("slow_worker")
+def test_cancel_stops_the_order_on_the_server(page, site, user):
+    from asyncrest.models import Order
+
+    sign_in(page, site, user)
+    page.get_by_label("Log entries, one per line").fill("\n".join(ENTRIES * 10))
+    page.get_by_role("button", name="Tag").click()
+    page.wait_for_function("document.getElementById('progress').value > 0")
+    page.get_by_role("button", name="Cancel").click()  # a DELETE with the session's CSRF token
+
+    assert page.get_by_role("alert").inner_text() == "The tagging was cancelled."
+    assert page.get_by_role("status").inner_text().startswith("Cancelled: ")
+    order = Order.objects.get(owner=user)
+    assert order.status == "cancelled" and order.processed < 300
+    assert page.get_by_role("button", name="Tag").is_enabled()
+    assert page.errors == []
+
+
 def test_nothing_to_tag_is_explained(page, site, user):
     sign_in(page, site, user)
     page.get_by_role("button", name="Tag").click()
     assert page.get_by_role("alert").inner_text() == "Paste some log entries, or choose a CSV file."
 
 
-@pytest.mark.xfail(
-    reason="CSV upload (multipart field `file`) and the batch's export.csv are issue 4's, not merged yet",
-    strict=False,
-)
 @pytest.mark.usefixtures("slow_worker")
 def test_a_csv_file_shows_a_moving_bar_the_tags_and_the_export(page, site, user, tmp_path):
     path = tmp_path / "logs.csv"
@@ -88,8 +102,10 @@ def test_a_csv_file_shows_a_moving_bar_the_tags_and_the_export(page, site, user,
 
     page.get_by_role("region", name="Tags").wait_for()
     assert_progress_moved(page, 30)
-    assert page.locator("#summary").inner_text() == "31 entries: 30 tagged, 1 not used."
-    assert page.get_by_role("group").filter(has_text="Rows that could not be used").count() == 1
+    assert page.locator("#summary").inner_text() == "31 entries from logs.csv: 30 tagged, 1 not used."
+    rejected = page.locator("#rejected")
+    rejected.get_by_text("Rows that could not be used").click()
+    assert rejected.get_by_role("listitem").all_inner_texts() == ["Line 32: the entry is empty"]
     assert "Django (10)" in page.get_by_role("list", name="Top tags of the batch").inner_text()
 
     href = page.get_by_role("link", name="Download the tagged entries as CSV").get_attribute("href")

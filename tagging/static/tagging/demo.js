@@ -1,5 +1,5 @@
 // The demo page: order a tagging of pasted entries or a CSV file, follow it, show the tags.
-import { AsyncRestError, Client, OrderFailed } from "asyncrest";
+import { AsyncRestError, Client, OrderCancelled, OrderFailed } from "asyncrest";
 
 const $ = (id) => document.getElementById(id);
 const form = $("order-form");
@@ -29,8 +29,10 @@ form.addEventListener("submit", async (event) => {
     await showBatch(await client.result(done, { signal: watching.signal }), done);
   } catch (error) {
     if (error.name === "AbortError") return;
-    if (error instanceof OrderFailed) {
-      showError(`The tagging ${error.order.status === "cancelled" ? "was cancelled" : "failed"}: ${error.message}`);
+    if (error instanceof OrderCancelled) {
+      showError("The tagging was cancelled.");
+    } else if (error instanceof OrderFailed) {
+      showError(`The tagging failed: ${error.message}`);
     } else if (error instanceof AsyncRestError && error.detail && typeof error.detail === "object") {
       showError(describe(error.detail));
     } else {
@@ -80,9 +82,9 @@ function showProgress(order) {
   if (order.total) {
     progress.max = order.total;
     progress.value = order.processed;
-  } else if (order.status === "completed") {
-    progress.max = 1;
-    progress.value = 1;
+  } else if (!["queued", "running"].includes(order.status)) {
+    progress.max = 1; // finished without a total: a still bar, full only if completed
+    progress.value = order.status === "completed" ? 1 : 0;
   } else {
     progress.removeAttribute("value");
   }
@@ -92,9 +94,11 @@ function showProgress(order) {
 }
 
 async function showBatch(batch, done) {
-  $("summary").textContent =
-    `${batch.rows} ${batch.rows === 1 ? "entry" : "entries"}: ${batch.tagged} tagged, ${batch.rejected} not used.`;
-  $("export").href = new URL("export.csv", done.resource_url).href;
+  const failed = batch.failed ? `, ${batch.failed} the tagger could not read` : "";
+  const source = batch.filename ? ` from ${batch.filename}` : "";
+  $("summary").textContent = `${batch.rows} ${batch.rows === 1 ? "entry" : "entries"}${source}: ` +
+    `${batch.tagged} tagged${failed}, ${batch.rejected} not used.`;
+  $("export").href = batch.export_url || new URL("export.csv", done.resource_url).href;
   const topTags = $("top-tags");
   topTags.replaceChildren(...batch.top_tags.map((tag) => element("li", `${tag.value} (${tag.count})`)));
   if (batch.top_tags.length === 0) topTags.replaceChildren(element("li", "No tags found."));

@@ -1,0 +1,186 @@
+"""Webhooks: refused targets, Standard Webhooks signatures checked by a receiver, retries."""
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from asyncrest.models import Delivery, Order
+from asyncrest.webhooks import CallbackRefused, check_callback_url, deliver_now
+from tests.conftest import wait_for_order
+
+KEY = b"asyncrest-tests-webhook-key"  # what tests/settings.py's whsec_… secret decodes to
+
+
+class Receiver:
+    """A webhook receiver on localhost that answers with the statuses it is given, in turn."""
+
+    def __init__(self, statuses=(204,)):
+        self.statuses = list(statuses)
+        self.requests = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, host="localhost"):
+        return f"http://{host}:{self.server.server_address[1]}/hooks/asyncrest?source=tests"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def verify(request) -> dict:
+    """Check a request as a Standard Webhooks receiver would, independently of asyncrest's code."""
+    headers = {name.lower(): value for name, value in request["headers"].items()}
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + request["body"]
+    expected = base64.b64encode(hmac.new(KEY, signed, hashlib.sha256).digest()).decode()
+    signatures = [sig.partition(",")[2] for sig in headers["webhook-signature"].split()]
+    assert any(hmac.compare_digest(expected, sig) for sig in signatures), "bad signature"
+    assert abs(time.time() - int(headers["webhook-timestamp"])) < 300
+    return json.loads(request["body"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://example.com/hook", "must start with http:// or https://"),
+        ("http:///hook", "has no host"),
+        ("http://127.0.0.1/hook", "resolves to 127.0.0.1, a loopback address"),
+        ("http://[::1]:8080/hook", "resolves to ::1, a loopback address"),
+        ("http://10.1.2.3/hook", "resolves to 10.1.2.3, a private address"),
+        ("http://192.168.0.10/hook", "a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "resolves to 169.254.169.254, a link-local address"),
+        ("http://0.0.0.0/hook", "0.0.0.0, an unspecified address"),
+        ("http://[::ffff:127.0.0.1]/hook", "a loopback address"),
+        ("http://user:secret@localhost/hook", "may not carry a user name or password"),
+    ],
+)
+def test_callback_urls_that_are_not_public_http_are_refused_at_post(api, url, reason):
+    response = api.post("/async/tests-sleep/order/", {"items": 1, "callback_url": url}, format="json")
+    assert response.status_code == 400
+    assert reason in response.json()["callback_url"][0]
+    assert not Order.objects.exists()
+
+
+def test_a_public_host_passes_and_is_connected_to_at_the_checked_address():
+    public = check_callback_url("https://hooks.example.com/x", resolver=lambda host, port: ["93.184.216.34"])
+    assert public == ("hooks.example.com", 443, "93.184.216.34")
+    with pytest.raises(CallbackRefused, match="10.0.0.7, a private address"):
+        check_callback_url("https://hooks.example.com/x", resolver=lambda host, port: ["93.184.216.34", "10.0.0.7"])
+
+
+@pytest.mark.django_db
+def test_without_a_secret_callbacks_are_refused(api, settings):
+    settings.ASYNCREST = {**settings.ASYNCREST, "WEBHOOK_SECRET": ""}
+    response = api.post("/async/tests-sleep/order/", {"items": 1, "callback_url": "http://localhost/x"}, format="json")
+    assert response.status_code == 400
+    assert "no WEBHOOK_SECRET" in response.json()["callback_url"][0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker")
+def test_a_finished_order_is_announced_signed_to_its_callback(api, receiver):
+    response = api.post("/async/tests-sleep/order/", {"items": 2, "delay": 0.01, "callback_url": receiver.url()},
+                        format="json")
+    assert response.status_code == 202
+    done = wait_for_order(api, response["Location"])
+    deadline = time.monotonic() + 15
+    while not receiver.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (request,) = receiver.requests
+    assert request["path"] == "/hooks/asyncrest?source=tests"
+    body = verify(request)
+    assert body["type"] == "order.completed"
+    assert body["data"]["id"] == done.json()["id"]
+    assert body["data"]["status"] == "completed"
+    assert body["data"]["resource_url"] == done.json()["resource_url"]  # absolute, as the API shows it
+    delivery = Delivery.objects.get(order_id=done.json()["id"])
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 204)
+    assert request["headers"]["webhook-id"] == delivery.message_id
+
+
+@pytest.fixture
+def finished_order(user):
+    order = Order.objects.create(owner=user, resource="tests-sleep", origin="https://api.example.com")
+    Order.objects.claim(order.pk, "lease-1")
+    Order.objects.fail(order.pk, "boom", "It broke.")
+    return Order.objects.get(pk=order.pk)
+
+
+@pytest.mark.django_db
+def test_a_receiver_answering_500_gets_the_same_message_again(finished_order):
+    receiver = Receiver(statuses=[500, 204])
+    try:
+        delivery = Delivery.objects.create(order=finished_order, url=receiver.url(), event="order.failed")
+        deliver_now(str(delivery.pk))
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
+        assert delivery.last_error == "the receiver answered HTTP 500"
+        assert delivery.next_attempt_at > timezone.now()
+        deliver_now(str(delivery.pk))  # not due yet: nothing happens
+        assert len(receiver.requests) == 1
+
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        deliver_now(str(delivery.pk))
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 2, 204)
+        first, second = receiver.requests
+        assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"]
+        assert verify(second)["data"]["error"] == {"code": "boom", "message": "It broke."}
+        assert verify(second)["data"]["url"].startswith("https://api.example.com/async/orders/")
+    finally:
+        receiver.close()
+
+
+@pytest.mark.django_db
+def test_a_target_that_turned_private_is_refused_at_delivery(finished_order, receiver):
+    delivery = Delivery.objects.create(order=finished_order, url=receiver.url(host="127.0.0.1"), event="order.failed")
+    deliver_now(str(delivery.pk))
+    delivery.refresh_from_db()
+    assert delivery.last_error.startswith("refused: The callback host '127.0.0.1' resolves to 127.0.0.1, a loopback")
+    assert receiver.requests == []
+
+
+@pytest.mark.django_db
+def test_a_delivery_gives_up_after_its_last_attempt(finished_order, settings):
+    settings.ASYNCREST = {**settings.ASYNCREST, "WEBHOOK_MAX_ATTEMPTS": 2}
+    receiver = Receiver(statuses=[503])
+    try:
+        delivery = Delivery.objects.create(order=finished_order, url=receiver.url(), event="order.failed")
+        for _ in range(2):
+            Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+            deliver_now(str(delivery.pk))
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("failed", 2)
+        assert len(receiver.requests) == 2
+    finally:
+        receiver.close()
