@@ -1,9 +1,20 @@
-"""The RQ worker class that runs orders (started by `runstack` and `manage.py rqworker`)."""
+"""The RQ worker classes that run orders (started by `runstack` and `manage.py rqworker`).
+
+`Worker`, the default, runs each job in the worker process itself: no fork per job, and
+database connections kept between jobs (CONN_MAX_AGE). `ForkingWorker` runs each job in
+a forked work horse, so a job that crashes the interpreter or leaks memory cannot take the
+worker with it, at the cost of a fork and fresh connections per job. Choose it with
+`ASYNCREST["WORKER_CLASS"] = "asyncrest.workers.ForkingWorker"` (or `--worker-class`).
+
+Either way a worker that dies mid-job loses nothing: the job's heartbeat stops and the
+reconciler hands the order to another worker.
+"""
 from __future__ import annotations
 
 import logging
 
 from django.db import connections
+from rq.worker import SimpleWorker
 from rq.worker import Worker as RQWorker
 
 from . import conf
@@ -11,13 +22,11 @@ from . import conf
 logger = logging.getLogger("asyncrest.workers")
 
 
-class Worker(RQWorker):
-    """A forking RQ worker that also runs the reconciler between jobs.
+class ReconcilingMixin:
+    """Run the reconciler as part of RQ's maintenance, which runs between jobs while idle.
 
-    Each job runs in a work horse, so a crashing job cannot take the worker down, and
-    each job opens its own database connections. While idle, the worker wakes every
-    RECONCILE_INTERVAL seconds for RQ's maintenance, which here includes a reconciler
-    pass (at most one per interval across all workers, by a Redis lock).
+    While idle, the worker wakes every RECONCILE_INTERVAL seconds for it (a pass at most
+    once per interval across all workers, by a Redis lock).
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -38,6 +47,16 @@ class Worker(RQWorker):
         except Exception:  # the worker must keep serving jobs whatever the reconciler meets
             logger.exception("reconciler pass failed")
         finally:
-            # No connection may be open when the next work horse forks: parent and child
-            # would share one socket.
-            connections.close_all()
+            self.release_connections()
+
+    def release_connections(self) -> None:
+        """Close the reconciler's database connections (a forking worker must hold none)."""
+        connections.close_all()
+
+
+class Worker(ReconcilingMixin, SimpleWorker):
+    """Run jobs in the worker process: no fork per job, connections reused between jobs."""
+
+
+class ForkingWorker(ReconcilingMixin, RQWorker):
+    """Run each job in a forked work horse, isolated from the worker and from other jobs."""

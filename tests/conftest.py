@@ -65,7 +65,11 @@ class WorkerProcess:
     reconciler on or to choose another tagger.
     """
 
-    def __init__(self, redis_url: str, log_path: Path, queue: str | None = None, extra_env: dict | None = None):
+    def __init__(
+        self, redis_url: str, log_path: Path, queue: str | None = None, extra_env: dict | None = None,
+        worker_class: str = "asyncrest.workers.Worker",
+    ):
+        self.worker_class = worker_class
         self.redis_url = redis_url
         self.log_path = log_path
         self.queue = queue
@@ -85,7 +89,7 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "rqworker", queue, "--name", name,
-                 "--worker-class", "asyncrest.workers.Worker"],
+                 "--worker-class", self.worker_class],
                 cwd=ROOT, env=worker_env(self.redis_url, queue, self.extra_env),
                 stdout=log, stderr=subprocess.STDOUT,
             )

@@ -26,7 +26,7 @@ def messages_of(response) -> list[str]:
 
 @pytest.fixture
 def own_worker(redis_url, settings, tmp_path):
-    """A worker on a queue of these tests' own: other modules count on a queue no worker has served yet."""
+    """A worker on a queue of these tests' own, so that the session's worker starts no earlier than it did."""
     queue = f"{settings.ASYNCREST['QUEUE']}-admin"
     settings.RQ_QUEUES = {**settings.RQ_QUEUES, queue: settings.RQ_QUEUES[settings.ASYNCREST["QUEUE"]]}
     settings.ASYNCREST = {**settings.ASYNCREST, "QUEUE": queue}

@@ -71,7 +71,7 @@ def test_cancelling_a_fanned_out_order_stops_its_parts(api, worker):
 def test_a_part_whose_horse_is_killed_is_retried(api, tmp_path, settings):
     fault = Fault(tmp_path, settings)
     try:
-        worker = fault.start_worker()
+        worker = fault.start_worker("asyncrest.workers.ForkingWorker")
         location = api.post("/async/tests-fanout/order/", {"parts": 2, "size": 40, "delay": 0.05}, format="json")[
             "Location"
         ]

@@ -20,6 +20,8 @@ from tests.conftest import WorkerProcess, wait_for_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+FORKING = "asyncrest.workers.ForkingWorker"
+
 ENTRIES = [
     f"{i}: " + text
     for i, text in enumerate(
@@ -46,10 +48,10 @@ class Fault:
         settings.ASYNCREST = {**settings.ASYNCREST, "QUEUE": self.queue}
         self.workers: list[WorkerProcess] = []
 
-    def start_worker(self, **extra_env) -> WorkerProcess:
+    def start_worker(self, worker_class: str = "asyncrest.workers.Worker", **extra_env) -> WorkerProcess:
         env = {"ASYNCREST_TEST_RECONCILE_INTERVAL": "1", **extra_env}
         log = self.tmp_path / f"worker-{len(self.workers)}.log"
-        worker = WorkerProcess(self.redis.url, log, queue=self.queue, extra_env=env).start()
+        worker = WorkerProcess(self.redis.url, log, queue=self.queue, extra_env=env, worker_class=worker_class).start()
         self.workers.append(worker)
         return worker
 
@@ -97,7 +99,7 @@ def assert_entries_stored_once(pk, entries):
 
 
 def test_killed_work_horse_is_retried_and_nothing_is_stored_twice(api, fault):
-    worker = fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.1")
+    worker = fault.start_worker(FORKING, ASYNCREST_TEST_TAGGER_DELAY="0.1")
     location = api.post("/async/tagging/order/", {"entries": ENTRIES}, format="json")["Location"]
     wait_until(lambda: running_with_progress(order_id(location)), what="progress")
     os.kill(worker.horse_pid(), signal.SIGKILL)
@@ -112,7 +114,7 @@ def test_killed_work_horse_is_retried_and_nothing_is_stored_twice(api, fault):
 
 
 def test_killed_worker_leaves_its_horse_to_finish_the_job(api, fault):
-    worker = fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.05")
+    worker = fault.start_worker(FORKING, ASYNCREST_TEST_TAGGER_DELAY="0.05")
     location = api.post("/async/tagging/order/", {"entries": ENTRIES}, format="json")["Location"]
     wait_until(lambda: running_with_progress(order_id(location)), what="progress")
     worker.kill()
@@ -124,7 +126,7 @@ def test_killed_worker_leaves_its_horse_to_finish_the_job(api, fault):
 
 
 def test_crashed_machine_worker_and_horse_gone_is_retried_by_a_new_worker(api, fault):
-    worker = fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.1")
+    worker = fault.start_worker(FORKING, ASYNCREST_TEST_TAGGER_DELAY="0.1")
     location = api.post("/async/tagging/order/", {"entries": ENTRIES}, format="json")["Location"]
     wait_until(lambda: running_with_progress(order_id(location)), what="progress")
     horse = worker.horse_pid()
@@ -141,7 +143,7 @@ def test_crashed_machine_worker_and_horse_gone_is_retried_by_a_new_worker(api, f
 
 
 def test_lost_worker_on_the_last_attempt_fails_the_order_with_worker_lost(api, fault):
-    worker = fault.start_worker()
+    worker = fault.start_worker(FORKING)
     location = api.post("/async/tests-fragile/order/", {"items": 100, "delay": 0.05}, format="json")["Location"]
     wait_until(lambda: running_with_progress(order_id(location)), what="progress")
     os.kill(worker.horse_pid(), signal.SIGKILL)
@@ -203,4 +205,17 @@ def test_sigterm_lets_the_worker_finish_its_job(api, fault):
     final = wait_for_order(api, location, timeout=60)
     assert final.status_code == 201 and final.json()["attempts"] == 1
     assert worker.process.wait(30) == 0
+    assert_entries_stored_once(order_id(location), ENTRIES)
+
+
+def test_killed_worker_running_jobs_in_process_is_replaced_and_its_job_retried(api, fault):
+    worker = fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.1")
+    location = api.post("/async/tagging/order/", {"entries": ENTRIES}, format="json")["Location"]
+    wait_until(lambda: running_with_progress(order_id(location)), what="progress")
+    worker.kill()
+    fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.01")
+
+    final = wait_for_order(api, location, timeout=60)
+    assert final.status_code == 201
+    assert Part.objects.get(order_id=order_id(location)).attempts == 2
     assert_entries_stored_once(order_id(location), ENTRIES)
