@@ -37,7 +37,10 @@ def requested_wait(header: str | None) -> int:
     value = parse_prefer(header).get("wait", "")
     if not re.fullmatch(r"[0-9]+", value):
         return 0  # an unreadable preference is ignored, not an error (RFC 7240, section 2)
-    return min(int(value), int(conf.get("LONG_POLL_MAX_WAIT")))
+    # More digits than int() takes (4,300) still only means "as long as you allow".
+    digits = value.lstrip("0") or "0"
+    seconds = int(digits) if len(digits) <= 9 else 10**9
+    return min(seconds, int(conf.get("LONG_POLL_MAX_WAIT")))
 
 
 def order_etag(data: dict) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.utils.module_loading import import_string
-from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -46,6 +46,7 @@ order_create_docs = extend_schema_view(
                 "Idempotency-Key",
                 "Any token up to 255 characters. The same key from the same user within 24 h returns the "
                 "same order (`Idempotent-Replayed: true`) and starts no new job; with a different body: 422.",
+                type={"type": "string", "minLength": 1, "maxLength": 255},
             ),
             header("Location", "Absolute URL of the order: poll it.", response=[202]),
             header("Retry-After", "Seconds to wait before polling (202), or before ordering again (429).",
@@ -118,6 +119,7 @@ order_list_docs = extend_schema_view(
             200: OrderSerializer(many=True),
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="An unknown `status`."),
             401: NOT_AUTHENTICATED,
+            404: error("No such page."),
         },
     ),
 )
@@ -132,6 +134,38 @@ health_docs = extend_schema_view(
         },
     ),
 )
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's AutoSchema, plus the errors every endpoint may answer with.
+
+    Each operation that needs credentials documents `401`; each one with a path parameter
+    (an object that may be unknown, or someone else's) or a page number (a page past the
+    end) documents `404`, unless the view's own `extend_schema` already names them.
+    """
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation.setdefault("responses", {})
+        security = operation.get("security")
+        if security and {} not in security and "401" not in responses:
+            responses["401"] = self.error_response(NOT_AUTHENTICATED.description)
+        parameters = operation.get("parameters", [])
+        page = getattr(getattr(self.view, "paginator", None), "page_query_param", None)
+        has_object = any(parameter["in"] == "path" for parameter in parameters)
+        has_pages = bool(page) and any(p["in"] == "query" and p["name"] == page for p in parameters)
+        if (has_object or has_pages) and "404" not in responses:
+            reasons = [NOT_FOUND.description] if has_object else []
+            reasons += ["No such page."] if has_pages else []
+            responses["404"] = self.error_response(" ".join(reasons))
+        return operation
+
+    def error_response(self, description: str) -> dict:
+        """A response with DRF's error body, `{"detail": "…"}`."""
+        component = self.resolve_serializer(DetailSerializer, "response")
+        return {"content": {"application/json": {"schema": component.ref}}, "description": description}
 
 
 class OrderCreateSchema(AutoSchema):

@@ -49,14 +49,18 @@ def resolve(host: str, port: int) -> list[str]:
     """Return every address `host` resolves to."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+    except (socket.gaierror, UnicodeError) as exc:
+        # UnicodeError: not a host name at all (an empty label, one over 63 characters).
         raise CallbackRefused(f"The host {host!r} cannot be resolved.") from exc
     return sorted({info[4][0] for info in infos})
 
 
 def check_callback_url(url: str, resolver: Resolver = resolve) -> tuple[str, int, str]:
     """Return (host, port, address to connect to) for `url`, or raise `CallbackRefused`."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 address
+        raise CallbackRefused("The callback URL is not a valid URL.") from exc
     if parts.scheme not in ("http", "https"):
         raise CallbackRefused("The callback URL must start with http:// or https://.")
     if not parts.hostname:

@@ -61,6 +61,7 @@ with queue.connection.pipeline() as pipe:
     for i in range(int(sys.argv[2])):
         queue.enqueue("bench.bare_jobs.tag_entry", entries[i % len(entries)], pipeline=pipe, result_ttl=3600)
     pipe.execute()
+print(queue.count)
 """
 
 
@@ -74,6 +75,7 @@ def place_orders(stack, total: int, clients: int) -> list[float]:
     import requests
 
     latencies: list[float] = []
+    errors: list[str] = []
     lock = threading.Lock()
     counter = iter(range(total))
 
@@ -89,7 +91,8 @@ def place_orders(stack, total: int, clients: int) -> list[float]:
             response = session.post(f"{stack.url}/async/tagging/order/", json={"entry": ENTRIES[index % len(ENTRIES)]})
             elapsed = time.perf_counter() - started
             if response.status_code != 202:
-                raise SystemExit(f"POST answered {response.status_code}: {response.text[:300]}")
+                errors.append(f"POST answered {response.status_code}: {response.text[:300]}")
+                return
             with lock:
                 latencies.append(elapsed)
 
@@ -98,6 +101,8 @@ def place_orders(stack, total: int, clients: int) -> list[float]:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise SystemExit(errors[0])
     return latencies
 
 
@@ -123,22 +128,29 @@ def main() -> None:
     from machine import describe
     from stack import Stack
 
-    with Stack(workers=1) as stack:
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    say("starting the stack")
+    # Throttling would turn a benchmark's burst into 429s: measure the order layer itself.
+    with Stack(workers=1, env={"ASYNCREST_ORDER_RATE": ""}) as stack:
+        say(f"stack at {stack.url}; placing orders")
         stack.session.post(f"{stack.url}/async/tagging/order/", json={"entry": "warm up Django"})  # first-request costs
         time.sleep(2)
         started = time.perf_counter()
         latencies = place_orders(stack, args.orders, args.clients)
         posted = time.perf_counter()
+        say(f"{args.orders} orders placed in {posted - started:.2f} s; waiting for them")
         finished = wait_for(stack, COUNT_CODE, [], args.orders + 1, timeout=1800)
         orders_per_s = args.orders / (finished - started)
 
         # The same tagging as bare RQ jobs, on RQ's default forking worker, same Redis and database.
         env = {**stack.env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
+        say("orders done; enqueueing bare jobs")
         stack.manage_shell(ENQUEUE_CODE, BARE_QUEUE, str(args.orders), *ENTRIES)
         bare_started = time.perf_counter()
+        redis_url = stack.env.get("REDIS_URL") or f"unix://{stack.var_dir / 'redis.sock'}"
         worker = subprocess.Popen(
-            [sys.executable, "manage.py", "rqworker", BARE_QUEUE, "--worker-class", "rq.worker.Worker"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, str(ROOT / "bench" / "bare_worker.py"), redis_url, BARE_QUEUE],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(stack.var_dir / "bare-worker.log", "wb"),
         )
         try:
             bare_finished = wait_for(stack, BARE_COUNT_CODE, [BARE_QUEUE], args.orders, timeout=1800)
@@ -146,6 +158,7 @@ def main() -> None:
             worker.terminate()
             worker.wait(30)
         bare_per_s = args.orders / (bare_finished - bare_started)
+        say("bare jobs done")
 
     print(f"machine: {describe()}")
     print(f"database: {os.environ.get('DATABASE_URL', 'SQLite (var/)').split('@')[-1]}; "

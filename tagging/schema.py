@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from .serializers import TaggingOrderSerializer
+from .serializers import LogSerializer, TaggingOrderSerializer
 
 
 class TaggingEntryOrderSerializer(TaggingOrderSerializer):
@@ -79,6 +79,10 @@ log_list_docs = extend_schema_view(
             OpenApiParameter("tag", str, description="Only logs with this tag (any case, any alias: `postgres`)."),
             OpenApiParameter("batch", OpenApiTypes.UUID, description="Only the logs of this batch, in file order."),
         ],
+        responses={
+            200: LogSerializer(many=True),
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A `batch` that is not a UUID."),
+        },
     ),
 )
 

@@ -156,7 +156,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "asyncrest.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
         "tagging.parsers.CSVParser",
@@ -164,7 +164,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "asyncrest.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "asyncrest.schema.AutoSchema",
 }
 
 # Browser frontends on other origins (scheme://host[:port], comma-separated) may call the API
@@ -208,6 +208,8 @@ SPECTACULAR_SETTINGS = {
 
 ASYNCREST = {
     "QUEUE": "default",
+    # Orders one user may place per period; empty: no limit.
+    "ORDER_RATE": os.environ.get("ASYNCREST_ORDER_RATE", "120/minute") or None,
     # Signs the webhooks sent to an order's callback_url; unset, callback_url is refused.
     "WEBHOOK_SECRET": os.environ.get("ASYNCREST_WEBHOOK_SECRET", ""),
     "WEBHOOK_ALLOWED_HOSTS": env_list("ASYNCREST_WEBHOOK_ALLOWED_HOSTS"),

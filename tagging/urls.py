@@ -27,3 +27,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# A URL under the API's paths that matches nothing (e.g. `/async/orders/not-a-uuid/`): JSON, not a page.
+handler404 = "tagging.views.not_found"

@@ -4,11 +4,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections.abc import Iterator
 
 from django.db.models import Count
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
+from django.views import defaults
 from rest_framework import generics
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,7 +44,11 @@ class LogList(OwnedMixin, generics.ListAPIView):
             tag = canonical_name(params["tag"]) or params["tag"]
             queryset = queryset.filter(tags__value__iexact=tag).distinct()
         if params.get("batch"):
-            queryset = queryset.filter(batch_id=params["batch"]).order_by("position")
+            try:
+                batch = uuid.UUID(params["batch"])
+            except ValueError:
+                raise ValidationError({"batch": ["Must be a batch id (a UUID)."]}) from None
+            queryset = queryset.filter(batch_id=batch).order_by("position")
         return queryset
 
 
@@ -121,3 +128,14 @@ def spreadsheet_safe(value: str) -> str:
     if value and value[0] in "=+-@\t\r":
         return "'" + value
     return value
+
+
+#: Where the API lives: a URL there that matches no pattern is a JSON 404, as DRF's own are.
+API_PATH_PREFIXES = ("/async/", "/tagging/", "/healthz/")
+
+
+def not_found(request, exception):
+    """The site's 404 (handler404): JSON under the API's paths, Django's page elsewhere."""
+    if request.path_info.startswith(API_PATH_PREFIXES):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -100,6 +100,20 @@ def test_watching_and_cancelling_an_order_document_their_codes_and_headers(schem
     assert set(delete["responses"]) == {"200", "202", "401", "404", "409"}
 
 
+def test_every_operation_documents_401_and_404_where_they_can_happen(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            parameters = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+            if path != "/healthz/":
+                assert "401" in codes, (method, path)
+            if "{" in path or ("query", "page") in parameters:
+                assert "404" in codes, (method, path)
+    assert "401" not in schema["paths"]["/healthz/"]["get"]["responses"]
+    not_found = schema["paths"]["/tagging/logs/{id}/"]["get"]["responses"]["404"]
+    assert not_found["content"]["application/json"]["schema"]["$ref"].endswith("/Detail")
+
+
 def test_the_schema_endpoint_and_swagger_ui_need_no_login(client):
     response = client.get("/api/schema/")
     assert response.status_code == 200

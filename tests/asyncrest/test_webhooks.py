@@ -82,6 +82,10 @@ def verify(request) -> dict:
         ("http://0.0.0.0/hook", "0.0.0.0, an unspecified address"),
         ("http://[::ffff:127.0.0.1]/hook", "a loopback address"),
         ("http://user:secret@localhost/hook", "may not carry a user name or password"),
+        # These were 500s: urlsplit's ValueError and the IDNA codec's UnicodeError escaped.
+        ("http://[::1/hook", "is not a valid URL"),
+        ("http://a..b/hook", "cannot be resolved"),
+        (f"http://{'a' * 64}.example/hook", "cannot be resolved"),
     ],
 )
 def test_callback_urls_that_are_not_public_http_are_refused_at_post(api, url, reason):

@@ -129,3 +129,11 @@ def test_too_many_entries_is_400_pointing_to_csv(api, settings):
     response = api.post("/async/tagging/order/", {"entries": ["a", "b", "c", "d"]}, format="json")
     assert response.status_code == 400
     assert "CSV" in response.json()["entries"][0]
+
+
+@pytest.mark.django_db
+def test_logs_of_a_batch_that_is_not_a_uuid_is_400(api):
+    # Was a 500: the filter passed the text to the UUID column as it was.
+    response = api.get("/tagging/logs/?batch=null")
+    assert response.status_code == 400
+    assert "batch" in response.json()
