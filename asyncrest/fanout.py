@@ -134,15 +134,20 @@ def _run_part(part_id: int) -> None:
     try:
         with Heartbeat(lambda: Part.objects.heartbeat(part.pk, lease), name=f"part {part.index} of {order.pk}"):
             with fail_on_error(order, "A part of the job failed", code="job_failed"):
-                import_string(part.func)(order, part)
+                try:
+                    import_string(part.func)(order, part)
+                except OrderCancelled:
+                    raise
+                except Exception as exc:
+                    # The part first, then (by fail_on_error) the order: whoever sees the
+                    # order failed finds the part that failed it.
+                    code = exc.code if isinstance(exc, JobError) else "job_failed"
+                    Part.objects.finish(part.pk, lease, Status.FAILED, error_code=code, error_message=str(exc)[:2000])
+                    raise
     except OrderCancelled:
         Part.objects.finish(part.pk, lease, Status.CANCELLED)
         settle_cancel(order)
         return
-    except Exception as exc:
-        code = exc.code if isinstance(exc, JobError) else "job_failed"
-        Part.objects.finish(part.pk, lease, Status.FAILED, error_code=code, error_message=str(exc)[:2000])
-        raise
     if Part.objects.finish(part.pk, lease, Status.COMPLETED):
         finish_if_last(order)
 

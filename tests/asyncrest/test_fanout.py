@@ -48,7 +48,8 @@ def test_a_failing_part_fails_the_order_with_its_error(api, worker):
     assert final.status_code == 200
     assert final.json()["status"] == "failed"
     assert final.json()["error"] == {"code": "part_broke", "message": "A part of the job failed: the part broke"}
-    assert Part.objects.get(order_id=order_id(location), index=1).status == "failed"
+    failed = Part.objects.get(order_id=order_id(location), index=1)
+    assert (failed.status, failed.error_code) == ("failed", "part_broke")
 
 
 def test_a_fan_out_with_no_parts_completes_at_once(api, worker):
