@@ -7,7 +7,8 @@ embedded Redis, or DATABASE_URL / REDIS_URL), POSTs the file as a `text/csv` bod
 /async/tagging/order/, long-polls the order until 201 and reads the batch. It prints the
 time of the POST alone and from the POST to the 201, rows per second, the parts the
 order was split into, and the peak resident memory (VmHWM, sampled every 0.1 s from
-/proc) of the RQ worker processes, of their work horses and of the web server.
+/proc) of the RQ worker processes (with their work horses, for a forking worker class)
+and of the web server.
 
 Run: .venv/bin/python bench/csv_import.py [--rows 10000 1000000] [--workers 1]
 """
@@ -153,19 +154,21 @@ def main() -> None:
                     raise SystemExit(f"{rows:,} rows make {written['bytes']:,} bytes, over the upload limit of "
                                      f"{stack.max_upload_size:,} (MAX_UPLOAD_SIZE)")
                 result = import_csv(stack, path, rows, args.timeout)
+                result["worker_class"] = stack.worker_class
             path.unlink()
             result["file"] = written
             results.append(result)
             report(result)
 
-    print("\nside by side")
+    print("\nside by side (peak RSS: VmHWM; worker = the rqworker processes and any work horses)")
     print(f"{'rows':>10} {'MiB':>6} {'POST s':>7} {'wall s':>8} {'rows/s':>8} {'parts':>6} "
-          f"{'horse peak':>11} {'worker peak':>12} {'web peak':>9}")
+          f"{'worker before':>14} {'worker peak':>12} {'web peak':>9}")
     for r in results:
         m = r["memory"]
+        worker = max(m["worker"].kib, m["horse"].kib)
         print(f"{r['rows']:>10,} {r['file']['bytes'] / MIB:>6.1f} {r['post']:>7.2f} {r['wall']:>8.1f} "
-              f"{r['rows'] / r['wall']:>8,.0f} {r['facts']['parts']:>6} {str(m['horse']):>11} "
-              f"{str(m['worker']):>12} {str(m['web']):>9}")
+              f"{r['rows'] / r['wall']:>8,.0f} {r['facts']['parts']:>6} {m['worker'].before:>14} "
+              f"{worker / 1024:>8,.0f} MiB {str(m['web']):>9}")
 
 
 def report(result: dict) -> None:
@@ -182,8 +185,13 @@ def report(result: dict) -> None:
     print(f"  batch: {batch['rows']:,} rows, {batch['tagged']:,} tagged, {batch['failed']:,} failed, "
           f"{batch['rejected']:,} rejected; order attempts {facts['attempts']}, "
           f"most attempts of a part {facts['part_attempts']}")
-    print(f"  peak RSS (VmHWM): work horse {memory['horse']} (max of {memory['horse'].processes} horses), "
-          f"rqworker {memory['worker']}, web (gunicorn, during the POST and polls) {memory['web']}", flush=True)
+    horses = (
+        f"; work horses {memory['horse']} (the largest of {memory['horse'].processes})"
+        if memory["horse"].processes else ""
+    )
+    print(f"  peak RSS (VmHWM): rqworker ({result['worker_class']}) {memory['worker']} "
+          f"({memory['worker'].before} before the order){horses}; "
+          f"web (gunicorn, during the POST and polls) {memory['web']} ({memory['web'].before} before)", flush=True)
 
 
 if __name__ == "__main__":

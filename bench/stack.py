@@ -33,7 +33,7 @@ FOREIGN_ENV = (
 )
 MIB = 1024 * 1024
 
-# Run in the stack's own environment: a user with a token, and the upload limit in force.
+# Run in the stack's own environment: a user with a token, the upload limit and the worker class.
 SETUP_CODE = """
 import json
 from django.contrib.auth import get_user_model
@@ -41,7 +41,8 @@ from rest_framework.authtoken.models import Token
 from asyncrest import conf
 user, _ = get_user_model().objects.get_or_create(username="bench")
 token, _ = Token.objects.get_or_create(user=user)
-print(json.dumps({"token": token.key, "max_upload_size": conf.get("MAX_UPLOAD_SIZE")}))
+print(json.dumps({"token": token.key, "max_upload_size": conf.get("MAX_UPLOAD_SIZE"),
+                  "worker_class": conf.get("WORKER_CLASS")}))
 """
 
 # Run in the stack's own environment after an order: its parts and when each phase ended.
@@ -108,6 +109,7 @@ class Stack:
             raise
         self.token = setup["token"]
         self.max_upload_size = setup["max_upload_size"]
+        self.worker_class = setup["worker_class"]
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Token {self.token}"
         return self
@@ -241,24 +243,30 @@ def memory_kib(pid: int) -> tuple[int, int]:
 
 @dataclass
 class Peak:
-    """The largest resident set seen in a group of processes, and which process had it."""
+    """The largest resident set seen in a group of processes, and the largest before the first sample."""
 
     kib: int = 0
-    pid: int = 0
+    before_kib: int | None = None
     processes: int = 0
 
     def __str__(self) -> str:
         return f"{self.kib / 1024:,.0f} MiB"
+
+    @property
+    def before(self) -> str:
+        return f"{(self.before_kib or 0) / 1024:,.0f} MiB"
 
 
 class MemorySampler:
     """Sample the VmHWM (peak resident set) of the stack's processes every `interval` s, in a thread.
 
     Groups: "worker" (the rqworker processes, as runstack's pid file names them over time),
-    "horse" (their children, the work horses that run the jobs) and "web" (the gunicorn
-    arbiter and its workers). VmHWM is the kernel's own high-water mark of each process,
-    so a peak between two samples is not missed; only growth in a work horse's last
-    `interval` before it exits can be.
+    "horse" (their children: the work horses of a forking worker class; none for the
+    default `asyncrest.workers.Worker`, which runs jobs in its own process) and "web" (the
+    gunicorn arbiter and its workers). VmHWM is the kernel's own high-water mark of each
+    process, so a peak between two samples is not missed; only growth in a work horse's
+    last `interval` before it exits can be. `before_kib` is the largest VmRSS at the first
+    sample, before the order.
     """
 
     def __init__(self, stack: Stack, interval: float = 0.1) -> None:
@@ -270,7 +278,7 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
     def __enter__(self) -> MemorySampler:
-        self.sample()
+        self.sample(first=True)
         self._thread.start()
         return self
 
@@ -283,7 +291,7 @@ class MemorySampler:
         while not self._stop.wait(self.interval):
             self.sample()
 
-    def sample(self) -> None:
+    def sample(self, first: bool = False) -> None:
         with contextlib.suppress(OSError, ValueError, KeyError):
             pids = self.stack.pids()
             groups = {"worker": list(pids["workers"]), "horse": [], "web": descendants(pids["web"])}
@@ -292,8 +300,9 @@ class MemorySampler:
             for name, members in groups.items():
                 peak = self.peaks[name]
                 for pid in members:
-                    _, hwm = memory_kib(pid)
+                    rss, hwm = memory_kib(pid)
                     self._seen[name].add(pid)
-                    if hwm > peak.kib:
-                        peak.kib, peak.pid = hwm, pid
+                    peak.kib = max(peak.kib, hwm)
+                    if first:
+                        peak.before_kib = max(peak.before_kib or 0, rss)
                 peak.processes = len(self._seen[name])
