@@ -15,6 +15,7 @@ Run: .venv/bin/python bench/csv_workers.py [--rows 2000] [--latency 0.2] [--repe
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -79,9 +80,10 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"machine: {describe()}")
-    print(f"server: loopback, {args.latency * 1000:.0f} ms per request; stack: manage.py runstack, "
-          f"OpenAITagger ({args.concurrency or 'default'} requests in flight per part), "
-          f"SQLite, embedded redis-server unless DATABASE_URL / REDIS_URL", flush=True)
+    print(f"server: loopback, {args.latency * 1000:.0f} ms per request; stack: manage.py runstack, OpenAITagger "
+          f"({args.concurrency or 'its default of 16'} requests in flight per part), "
+          f"{'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'SQLite'}, "
+          f"{'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redis-server'}", flush=True)
     with tempfile.TemporaryDirectory(prefix="asyncrest-bench-workers-") as tmp:
         path = Path(tmp) / f"logs-{args.rows}.csv"
         write_csv(path, args.rows, problems=False)

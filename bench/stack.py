@@ -85,6 +85,8 @@ class Stack:
     def __enter__(self) -> Stack:
         from asyncrest.redis_server import free_port
 
+        # A SIGTERM (`timeout`, `kill`) must also stop the stack and remove its directory.
+        self.previous_sigterm = signal.signal(signal.SIGTERM, stop_on_sigterm)
         self.var_dir = Path(tempfile.mkdtemp(prefix="asyncrest-bench-"))
         self.env = {name: value for name, value in os.environ.items() if name not in FOREIGN_ENV}
         # DEBUG stays off, as in production (with DEBUG on Django keeps every query in memory);
@@ -127,6 +129,7 @@ class Stack:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.var_dir, ignore_errors=True)
+        signal.signal(signal.SIGTERM, self.previous_sigterm)
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -189,6 +192,11 @@ class Stack:
     def order_facts(self, order_id: str) -> dict:
         """Return the order's parts and phase times, read from the database after it finished."""
         return json.loads(self.manage_shell(ORDER_CODE, order_id))
+
+
+def stop_on_sigterm(signum: int, frame) -> None:
+    """Turn SIGTERM into SystemExit, so that the `with` blocks clean up as they do on Ctrl-C."""
+    raise SystemExit(128 + signum)
 
 
 def stack_processes(var_dir: Path) -> set[int]:
