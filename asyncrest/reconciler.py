@@ -117,7 +117,7 @@ def recover_lost(now, report: Report) -> None:
                 report.cancelled += 1
                 log_transition(order, "cancelled", detail="worker=lost")
         elif order.attempts < max_attempts:
-            delay = min(conf.get("RETRY_BACKOFF") * 2 ** (order.attempts - 1), 300)
+            delay = retry_delay(order.attempts)
             message = (
                 f"The worker running this order stopped responding; retrying "
                 f"(attempt {order.attempts + 1} of {max_attempts})."
@@ -177,7 +177,7 @@ def reconcile_parts(now, report: Report) -> None:
     for part in running.filter(heartbeat_at__lt=stale)[:BATCH]:
         resource = get_resource(part.order.resource)
         if part.attempts < (resource.get_max_attempts() if resource else 1):
-            delay = min(conf.get("RETRY_BACKOFF") * 2 ** (part.attempts - 1), 300)
+            delay = retry_delay(part.attempts)
             if Part.objects.release(part.pk, part.lease, now + timedelta(seconds=delay)):
                 report.retried += 1
                 logger.warning("part %s of order %s: worker lost; retry in %ss", part.index, part.order_id, delay)
@@ -219,6 +219,11 @@ def fail_part(part, code: str, message: str, report: Report) -> None:
             report.timed_out += code == "timeout"
             log_transition(part.order, "failed", level=logging.ERROR, detail=f"code={code} part={part.index}")
         stop_job(part)
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before retrying after `attempts` lost executions: RETRY_BACKOFF doubling, at most 5 minutes."""
+    return min(conf.get("RETRY_BACKOFF") * 2 ** (attempts - 1), 300)
 
 
 def live_job_ids(job_ids: list[str]) -> set[str]:
