@@ -27,14 +27,19 @@ def enqueue_order(order) -> bool:
 
     resource = get_resource(order.resource)
     timeout = resource.get_timeout() if resource else conf.get("DEFAULT_TIMEOUT")
+    queue = get_queue(resource.queue if resource else None)
     try:
-        get_queue(resource.queue if resource else None).enqueue(
-            run_order,
-            str(order.pk),
-            job_id=order.job_id or str(order.pk),
-            job_timeout=timeout,
-            description=f"{order.resource} order {order.pk}",
-        )
+        # One round trip: RQ saves the job and pushes its id on the caller's pipeline.
+        with queue.connection.pipeline() as pipe:
+            queue.enqueue(
+                run_order,
+                str(order.pk),
+                job_id=order.job_id or str(order.pk),
+                job_timeout=timeout,
+                description=f"{order.resource} order {order.pk}",
+                pipeline=pipe,
+            )
+            pipe.execute()
     except RedisError as exc:
         logger.warning("order %s resource=%s could not be enqueued, stays queued: %s", order.pk, order.resource, exc)
         return False

@@ -5,6 +5,9 @@ from rest_framework import serializers
 
 from .models import Order
 
+# Formats a datetime as every DRF DateTimeField does (DATETIME_FORMAT, the current time zone).
+_datetime = serializers.DateTimeField()
+
 
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
@@ -23,6 +26,31 @@ class OrderSerializer(serializers.ModelSerializer):
             "resource_url", "error", "created_at", "started_at", "finished_at", "attempts",
         ]
         read_only_fields = fields
+
+    def to_representation(self, order: Order) -> dict:
+        """Build the fields of `Meta.fields` straight from the order.
+
+        Every poll and every POST answers with this; DRF's generic path (a field object per
+        field, rebuilt from the model for each serializer) costs several times as much. The
+        test suite checks that both give the same result for orders in every state.
+        """
+        timestamp = _datetime.to_representation
+        return {
+            "id": str(order.id),
+            "url": self.get_url(order),
+            "resource": order.resource,
+            "status": order.status,
+            "progress": float(order.progress),
+            "processed": int(order.processed),
+            "total": None if order.total is None else int(order.total),
+            "message": order.message,
+            "resource_url": self.get_resource_url(order),
+            "error": order.error,
+            "created_at": timestamp(order.created_at) if order.created_at else None,
+            "started_at": timestamp(order.started_at) if order.started_at else None,
+            "finished_at": timestamp(order.finished_at) if order.finished_at else None,
+            "attempts": int(order.attempts),
+        }
 
     def _absolute(self, path: str | None) -> str | None:
         request = self.context.get("request")
