@@ -1,28 +1,36 @@
-"""Benchmark: one-entry orders end to end, next to bare RQ jobs doing the same tagging.
+"""Benchmark: one-entry orders end to end, next to bare RQ jobs doing the same tagging; POST latency.
 
-Run: .venv/bin/python bench/orders.py [--orders 1000] [--clients 8]
+Run: .venv/bin/python bench/orders.py [--orders 1000] [--clients 8] [--paced N]
 
 One run, one machine, one Redis: a real stack (`manage.py runstack --workers 1`: gunicorn,
-one RQ worker, the reconciler) takes N one-entry tagging orders from 8 concurrent HTTP
-clients, timed from the first POST until the last order is completed. Then N bare RQ jobs
-that tag the same entries and store the same Log and Tag rows, without an order, run on
-RQ's default (forking) worker against the same Redis and database. Prints orders/s, bare
-jobs/s, their ratio, and the POST latency (p50, p99) seen by the clients.
+one RQ worker, the reconciler) and 8 HTTP client processes (bench/load.py).
+
+1. Throughput: N one-entry tagging orders, each client POSTing its next as soon as its
+   last was accepted, timed from the first POST until the last order is completed.
+2. Latency: orders POSTed at the end-to-end rate measured in 1, the rate the stack can
+   take for as long as it runs (faster, and the queue only grows), for 10 seconds; each
+   POST's latency counts from when it was due.
+3. N bare RQ jobs that tag the same entries and store the same Log and Tag rows, without
+   an order, on RQ's default (forking) worker against the same Redis and database.
+
+Prints orders/s, bare jobs/s, their ratio, and the POST latencies (p50, p99, max) of 1 and 2.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+import load  # noqa: E402
+from load import Request, Result  # noqa: E402
 
 ENTRIES = [
     "wrote a program using Python Django",
@@ -65,45 +73,21 @@ print(queue.count)
 """
 
 
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+def order_requests(stack, total: int) -> list[Request]:
+    """`total` POSTs of one-entry tagging orders, the entries taken in turn."""
+    headers = {"Authorization": f"Token {stack.token}", "Content-Type": "application/json"}
+    return [
+        Request("POST", "/async/tagging/order/", json.dumps({"entry": ENTRIES[index % len(ENTRIES)]}).encode(), headers)
+        for index in range(total)
+    ]
 
 
-def place_orders(stack, total: int, clients: int) -> list[float]:
-    """POST `total` one-entry orders from `clients` threads; return each POST's latency in seconds."""
-    import requests
-
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    counter = iter(range(total))
-
-    def client():
-        session = requests.Session()
-        session.headers["Authorization"] = f"Token {stack.token}"
-        while True:
-            with lock:
-                index = next(counter, None)
-            if index is None:
-                return
-            started = time.perf_counter()
-            response = session.post(f"{stack.url}/async/tagging/order/", json={"entry": ENTRIES[index % len(ENTRIES)]})
-            elapsed = time.perf_counter() - started
-            if response.status_code != 202:
-                errors.append(f"POST answered {response.status_code}: {response.text[:300]}")
-                return
-            with lock:
-                latencies.append(elapsed)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise SystemExit(errors[0])
-    return latencies
+def place_orders(stack, total: int, clients: int, rate: float | None = None) -> Result:
+    """POST `total` one-entry orders from `clients` client processes; raise SystemExit on any refusal."""
+    result = load.run(stack.url, order_requests(stack, total), clients=clients, rate=rate, expect=(202,))
+    if result.errors:
+        raise SystemExit(result.errors[0])
+    return result
 
 
 def wait_for(stack, code: str, args: list[str], total: int, timeout: float) -> float:
@@ -121,7 +105,9 @@ def wait_for(stack, code: str, args: list[str], total: int, timeout: float) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=1000, help="orders (and bare jobs) in the throughput run")
+    parser.add_argument("--paced", type=int, default=0,
+                        help="orders in the paced run (default: 10 seconds' worth at the measured rate)")
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
 
@@ -133,16 +119,28 @@ def main() -> None:
     # Throttling would turn a benchmark's burst into 429s: measure the order layer itself.
     with Stack(workers=1, env={"ASYNCREST_ORDER_RATE": ""}) as stack:
         say(f"stack at {stack.url}; placing orders")
-        stack.session.post(f"{stack.url}/async/tagging/order/", json={"entry": "warm up Django"})  # first-request costs
-        time.sleep(2)
+        warm_up = place_orders(stack, 4 * args.clients, args.clients)  # first-request costs of every process
+        placed = warm_up.count
+        wait_for(stack, COUNT_CODE, [], placed, timeout=300)
+        time.sleep(1)
+
+        # 1. Throughput: every client places its next order as soon as the last is accepted.
         started = time.perf_counter()
-        latencies = place_orders(stack, args.orders, args.clients)
-        posted = time.perf_counter()
-        say(f"{args.orders} orders placed in {posted - started:.2f} s; waiting for them")
-        finished = wait_for(stack, COUNT_CODE, [], args.orders + 1, timeout=1800)
+        burst = place_orders(stack, args.orders, args.clients)
+        placed += burst.count
+        say(f"{args.orders} orders placed in {burst.seconds:.2f} s; waiting for them")
+        finished = wait_for(stack, COUNT_CODE, [], placed, timeout=1800)
         orders_per_s = args.orders / (finished - started)
 
-        # The same tagging as bare RQ jobs, on RQ's default forking worker, same Redis and database.
+        # 2. Latency at the rate the stack sustains: orders arrive as fast as they complete.
+        rate = max(1, int(orders_per_s))
+        paced_total = args.paced or rate * 10
+        say(f"placing {paced_total} orders at {rate}/s")
+        paced = place_orders(stack, paced_total, args.clients, rate=rate)
+        placed += paced.count
+        wait_for(stack, COUNT_CODE, [], placed, timeout=1800)
+
+        # 3. The same tagging as bare RQ jobs, on RQ's default forking worker, same Redis and database.
         env = {**stack.env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
         say("orders done; enqueueing bare jobs")
         stack.manage_shell(ENQUEUE_CODE, BARE_QUEUE, str(args.orders), *ENTRIES)
@@ -162,14 +160,17 @@ def main() -> None:
 
     print(f"machine: {describe()}")
     print(f"database: {os.environ.get('DATABASE_URL', 'SQLite (var/)').split('@')[-1]}; "
-          f"redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded'}")
-    print(f"{args.orders:,} one-entry orders from {args.clients} HTTP clients, 1 worker: "
-          f"{finished - started:.2f} s, {orders_per_s:,.1f} orders/s end to end "
-          f"(all POSTs answered after {posted - started:.2f} s)")
-    print(f"POST latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms")
-    print(f"{args.orders:,} bare RQ jobs (same tagging and rows, default forking worker): "
+          f"redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded'}; "
+          f"stack: runstack --workers 1; {args.clients} client processes")
+    print(f"throughput: {args.orders:,} one-entry orders, each client POSTing as soon as its last was accepted")
+    print(f"  orders end to end: {finished - started:.2f} s, {orders_per_s:,.1f} orders/s")
+    print(f"  POSTs accepted: {burst.summary()}")
+    print(f"  bare RQ jobs (same tagging and rows, default forking worker): "
           f"{bare_finished - bare_started:.2f} s, {bare_per_s:,.1f} jobs/s")
-    print(f"ratio: orders end to end / bare RQ jobs = {orders_per_s / bare_per_s:.2f}x")
+    print(f"  ratio: orders end to end / bare RQ jobs = {orders_per_s / bare_per_s:.2f}x")
+    print(f"latency: {paced.count:,} orders paced at {rate}/s (the end-to-end rate above), "
+          f"latency counted from when each POST was due")
+    print(f"  POST: {paced.summary()}")
 
 
 if __name__ == "__main__":
