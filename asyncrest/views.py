@@ -177,7 +177,7 @@ class OrderDetailView(generics.RetrieveAPIView):
     serializer_class = OrderSerializer
 
     def get_queryset(self):
-        return Order.objects.owned_by(self.request.user)
+        return Order.objects.owned_by(self.request.user).for_display()
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         wait = longpoll.requested_wait(request.headers.get("Prefer"))
@@ -265,7 +265,7 @@ class OrderListView(generics.ListAPIView):
     serializer_class = OrderSerializer
 
     def get_queryset(self):
-        queryset = Order.objects.owned_by(self.request.user).order_by("-created_at")
+        queryset = Order.objects.owned_by(self.request.user).for_display().order_by("-created_at")
         wanted = self.request.query_params.get("status")
         if wanted:
             if wanted not in Status.values:

@@ -35,6 +35,11 @@ class OrderQuerySet(models.QuerySet):
     def owned_by(self, user) -> OrderQuerySet:
         return self.filter(owner=user)
 
+    def for_display(self) -> OrderQuerySet:
+        """Leave out the columns no response shows: the input (a whole list of entries,
+        perhaps), usage and tracebacks are not read and decoded on every poll."""
+        return self.defer("input", "usage", "error_detail")
+
     def _move(self, pk, from_: tuple[str, ...], to: str, lease: str | None = None, **fields) -> bool:
         fields.setdefault("updated_at", timezone.now())
         rows = self.filter(pk=pk, status__in=from_)

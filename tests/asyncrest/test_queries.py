@@ -60,6 +60,30 @@ def test_poll_lookup_uses_the_primary_key_index(user):
     assert "SCAN asyncrest_order" not in plan and "Seq Scan" not in plan, plan
 
 
+def captured_sql(call) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    assert response.status_code < 400, response.status_code
+    return [q["sql"] for q in queries]
+
+
+@pytest.mark.parametrize("how", ["poll", "304", "list", "cancel"])
+def test_order_responses_never_read_the_orders_input(api, user, how):
+    # An order's input may be thousands of entries: polls and lists must not load and decode it.
+    order = Order.objects.create(owner=user, resource="tests-sleep", input={"entries": ["x" * 100] * 5000})
+    url = f"/async/orders/{order.pk}/"
+    calls = {
+        "poll": lambda: api.get(url),
+        "304": lambda: api.get(url, HTTP_IF_NONE_MATCH=api.get(url)["ETag"]),
+        "list": lambda: api.get("/async/orders/"),
+        "cancel": lambda: api.delete(url),
+    }
+    statements = [sql for sql in captured_sql(calls[how]) if "asyncrest_order" in sql and sql.startswith("SELECT")]
+    assert statements, "the order was read"
+    for sql in statements:
+        assert '"input"' not in sql and '"usage"' not in sql, sql
+
+
 @pytest.mark.parametrize("path", ["/async/orders/", "/tagging/logs/", "/tagging/tags/"])
 def test_lists_take_the_same_queries_for_1_and_20_rows(api, user, path):
     make_orders(user, 1)
