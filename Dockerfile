@@ -1,5 +1,5 @@
 FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 ASYNCREST_VAR_DIR=/var/lib/asyncrest
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 ASYNCREST_VAR_DIR=/var/lib/asyncrest WEB_CONCURRENCY=3
 WORKDIR /app
 COPY . /app
 # media/ exists in the image so that compose's shared volume starts owned by the app's user.
@@ -7,4 +7,4 @@ RUN pip install /app && mkdir -p /var/lib/asyncrest/media && useradd --system as
     && chown -R asyncrest /var/lib/asyncrest
 USER asyncrest
 EXPOSE 8000
-CMD ["gunicorn", "tagging.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--worker-class", "gthread"]
+CMD ["gunicorn", "tagging.wsgi:application", "--bind", "0.0.0.0:8000", "--threads", "4", "--worker-class", "gthread"]

@@ -125,6 +125,14 @@ def test_the_web_server_runs_the_settings_wsgi_application_on_the_published_port
     assert re.search(r'CMD \["gunicorn", "tagging\.wsgi:application"', DOCKERFILE)
 
 
+def test_the_web_servers_processes_come_from_web_concurrency():
+    # gunicorn itself reads WEB_CONCURRENCY when --workers is not given, as in the Dockerfile.
+    processes = command("web")[command("web").index("--workers") + 1]
+    assert interpolate(processes, {}) == "3"
+    assert interpolate(processes, {"WEB_CONCURRENCY": "5"}) == "5"
+    assert "--workers" not in DOCKERFILE and dockerfile_env("WEB_CONCURRENCY") == "3"
+
+
 def test_workers_serve_the_order_queue_with_the_asyncrest_worker_class_and_can_be_scaled(monkeypatch, tmp_path):
     values, _ = site_settings(monkeypatch, tmp_path, app_environment("worker", SHELL))
     asyncrest = {**conf.DEFAULTS, **values["ASYNCREST"]}

@@ -179,3 +179,21 @@ def test_runstack_serves_orders_replaces_dead_workers_and_stops_cleanly(stack):
     assert stack.process.wait(30) == 0, stack.log()
     wait_for(lambda: not stack_processes(stack.var_dir), 3, "the stack's processes to be gone")
     assert not (stack.var_dir / "runstack.pids").exists()
+
+
+def test_gunicorn_processes_follow_web_concurrency_else_the_cores(monkeypatch, tmp_path):
+    from asyncrest.management.commands.runstack import Command, default_web_workers
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    assert default_web_workers() == 5
+    monkeypatch.delenv("WEB_CONCURRENCY")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert default_web_workers() == 5
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert default_web_workers() == 9, "capped: each process is a whole copy of Django"
+
+    command = Command()
+    command.var_dir, command.web_workers, command.web_threads = tmp_path, 3, 6
+    web = command.get_web_command("127.0.0.1:8000")
+    assert web[web.index("--workers") + 1] == "3" and web[web.index("--threads") + 1] == "6"
+    assert web[web.index("--worker-class") + 1] == "gthread"

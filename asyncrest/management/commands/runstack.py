@@ -70,6 +70,19 @@ class Child:
         return describe_exit(self.process.returncode)
 
 
+def default_web_workers() -> int:
+    """$WEB_CONCURRENCY (as gunicorn and most hosts read it), else gunicorn's rule of thumb,
+    2 per core plus 1, up to 9 (each process holds its own copy of Django, some 80 MiB).
+
+    Processes, not threads, are what run Python in parallel; the threads of each serve
+    requests that wait (long polls, the database, Redis).
+    """
+    try:
+        return max(1, int(os.environ["WEB_CONCURRENCY"]))
+    except (KeyError, ValueError):
+        return min(2 * (os.cpu_count() or 1) + 1, 9)
+
+
 class Command(BaseCommand):
     help = (
         "Run migrate, Redis (REDIS_URL, or an embedded redis-server with its data in var/), "
@@ -82,12 +95,24 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="Port to serve on.")
         parser.add_argument("--workers", type=int, default=1, help="Number of RQ workers.")
         parser.add_argument(
+            "--web-workers", type=int, default=None,
+            help="gunicorn worker processes (default: $WEB_CONCURRENCY, else 2 per core plus 1).",
+        )
+        parser.add_argument(
+            "--web-threads", type=int, default=4,
+            help="Threads per gunicorn worker; a long poll holds one while it waits (default: 4).",
+        )
+        parser.add_argument(
             "--no-migrate", action="store_false", dest="migrate", help="Do not run migrate first."
         )
 
     def handle(self, *args, host: str, port: int, workers: int, migrate: bool, **options) -> None:
         if workers < 0:
             raise CommandError("--workers must be 0 or more.")
+        self.web_workers = options.get("web_workers") or default_web_workers()
+        self.web_threads = options.get("web_threads") or 4
+        if self.web_workers < 1 or self.web_threads < 1:
+            raise CommandError("--web-workers and --web-threads must be 1 or more.")
         self.var_dir = Path(getattr(settings, "VAR_DIR", "var"))
         self.pid_file = self.var_dir / "runstack.pids"
         self.embedded: EmbeddedRedis | None = None
@@ -113,7 +138,8 @@ class Command(BaseCommand):
             if self.wait_for_web(host, port):
                 self.stdout.write(
                     f"asyncrest is running\n"
-                    f"  site     http://{bind}:{port}/\n"
+                    f"  site     http://{bind}:{port}/ (gunicorn: {self.web_workers} processes "
+                    f"x {self.web_threads} threads)\n"
                     f"  redis    {redacted(redis_url)}{' (embedded)' if self.embedded else ''}\n"
                     f"  workers  {workers} on queue {conf.get('QUEUE')!r}, reconciler every "
                     f"{conf.get('RECONCILE_INTERVAL')} s\n"
@@ -178,7 +204,8 @@ class Command(BaseCommand):
         module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
         command = [
             sys.executable, "-m", "gunicorn", f"{module}:{attribute}",
-            "--bind", bind, "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+            "--bind", bind, "--workers", str(self.web_workers), "--threads", str(self.web_threads),
+            "--worker-class", "gthread",
             "--graceful-timeout", "20", "--access-logfile", "-",
         ]
         # gunicorn >= 25.1 opens a control socket at one path per user and unlinks whatever
