@@ -16,9 +16,12 @@ class ProgressItems(Generic[T]):
 
     An item counts as processed once the loop asks for the next one (or ends). Writes are
     throttled to one per `interval` seconds (setting `PROGRESS_INTERVAL`), so a loop over a
-    million rows costs a handful of UPDATEs, not a million. Each write is conditional on the
-    order still running, not asked to cancel and held by this execution; when not,
-    `OrderCancelled` is raised from the loop, which is where a cancelled job stops.
+    million rows costs a handful of UPDATEs, not a million. The first write comes once the
+    first interval has passed, and the block's end writes only what was not written yet:
+    a job done within one interval records its progress once, at the end. Each write is
+    conditional on the order still running, not asked to cancel and held by this
+    execution; when not, `OrderCancelled` is raised from the loop, which is where a
+    cancelled job stops.
 
     `weight(item)` says how many units an item is worth (e.g. `len` for chunks of rows).
     """
@@ -42,15 +45,19 @@ class ProgressItems(Generic[T]):
         self.weight = weight
         self.interval = conf.get("PROGRESS_INTERVAL") if interval is None else interval
         self.processed = 0
-        self._last_write = 0.0
+        self._last_write = time.monotonic()
+        self._written: tuple | None = None
 
     def __enter__(self) -> ProgressItems[T]:
-        self.write()
+        self._last_write = time.monotonic()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
+        if exc_type is None and self._state() != self._written:
             self.write()
+
+    def _state(self) -> tuple:
+        return self.processed, self.total, self.message
 
     def __iter__(self) -> Iterator[T]:
         for item in self.items:
@@ -68,7 +75,11 @@ class ProgressItems(Generic[T]):
         if message is not None:
             self.message = message
         self._last_write = time.monotonic()
-        total = self.total if self.total is not None else None
-        # `order` is an Order, or a Part of a fanned-out order: each knows where its progress goes.
-        if not self.order.report_progress(self.processed, total, self.message):
+        self._written = self._state()
+        if not self.report():
             raise OrderCancelled(f"{self.order} is no longer running, or was asked to stop")
+
+    def report(self) -> bool:
+        """Write the progress to the order; False if it is no longer running. Subclasses may tell it otherwise."""
+        # `order` is an Order, or a Part of a fanned-out order: each knows where its progress goes.
+        return self.order.report_progress(self.processed, self.total, self.message)

@@ -119,7 +119,7 @@ def schedule_delivery(order_id) -> None:
     """Create the delivery of a finished order's webhook and enqueue its first attempt."""
     from .models import Delivery, Order
 
-    order = Order.objects.filter(pk=order_id).exclude(callback_url="").first()
+    order = Order.objects.filter(pk=order_id).exclude(callback_url="").only("id", "status", "callback_url").first()
     if order is None:
         return
     delivery, created = Delivery.objects.get_or_create(

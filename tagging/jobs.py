@@ -49,7 +49,7 @@ def tag_logs(order):
             try:
                 with ProgressItems(order, [[data["entry"]]], total=1, weight=len, message="Tagging the entry") as items:
                     for chunk in items:
-                        store_tagged(order, chunk, tagger)
+                        store_tagged(order, chunk, tagger, timestamp)
             finally:
                 tagger.close()
         return Log.objects.get(order=order, position=0)
@@ -61,12 +61,12 @@ def tag_logs(order):
             (row.line, row.entry, row.timestamp)
             for row in read_rows(data["_path"], data["csv"]["layout"])
         )
-        message, total = "Reading the CSV file", None
+        message = "Reading the CSV file"
     else:
         rows = ((index + 1, entry, None) for index, entry in enumerate(data["entries"]))
-        message, total = "Storing entries", len(data["entries"])
+        message = "Storing the entries"
     with fail_on_error(order, "The entries could not be read", code="unreadable_input"):
-        stored = store_rows(order, batch, rows, timestamp, total=total, message=message)
+        stored = store_rows(order, batch, rows, timestamp, message=message)
     size = max(PART_SIZE, -(-stored // MAX_PARTS))
     ranges = [(start, min(start + size, stored)) for start in range(0, stored, size)]
     return fan_out(
@@ -79,10 +79,21 @@ def tag_logs(order):
     )
 
 
-def store_rows(order, batch: Batch, rows: Iterable[tuple], default_timestamp: datetime, *, total, message) -> int:
+class StoringProgress(ProgressItems):
+    """The progress of storing a batch's rows, told in the order's message alone.
+
+    A batch order's `processed`, `total` and `progress` count the tagging that follows, so
+    that they only ever go up: while rows are stored they stay at 0 of an unknown total.
+    """
+
+    def report(self) -> bool:
+        return self.order.report_progress(0, None, f"{self.message}: {self.processed:,} rows read")
+
+
+def store_rows(order, batch: Batch, rows: Iterable[tuple], default_timestamp: datetime, *, message) -> int:
     """Store usable rows as logs at positions 0.. and unusable ones as rejected rows; return the logs' count."""
     position = 0
-    progress = ProgressItems(order, chunked(rows, STORE_CHUNK), total=total, weight=len, message=message)
+    progress = StoringProgress(order, chunked(rows, STORE_CHUNK), weight=len, message=message)
     with progress as chunks:
         for chunk in chunks:
             logs, rejected = [], []
@@ -190,11 +201,10 @@ def record_usage(order, usage: Usage) -> dict[str, int]:
     return counts
 
 
-def store_tagged(order, entries: Sequence[str], tagger: BaseTagger) -> None:
-    """Tag the order's single entry and store it at position 0; storing twice is a no-op."""
+def store_tagged(order, entries: Sequence[str], tagger: BaseTagger, timestamp: datetime) -> None:
+    """Tag the order's entries and store them at positions 0..; storing twice is a no-op."""
     results = tagger.tag(entries)
     record_usage(order, tagger.last_usage)
-    timestamp = parse_datetime(order.input["timestamp"]) if order.input.get("timestamp") else order.created_at
     with transaction.atomic():
         Log.objects.bulk_create(
             [

@@ -1,4 +1,7 @@
 """The tagging resource end to end: order entries, poll, read logs, batches and tags."""
+import time
+import uuid
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -7,7 +10,7 @@ from asyncrest.fanout import start_parts
 from asyncrest.models import Part
 from tagging.jobs import finish_batch, tag_logs, tag_part
 from tagging.models import Batch, Log, Tag
-from tests.conftest import wait_for_order
+from tests.conftest import WorkerProcess, wait_for_order
 
 ENTRY = "wrote a program using Python Django"
 
@@ -16,6 +19,39 @@ def order_tagging(api, body):
     response = api.post("/async/tagging/order/", body, format="json")
     assert response.status_code == 202, response.content
     return response["Location"]
+
+
+@pytest.fixture
+def slow_worker(settings, redis_url, tmp_path):
+    """A worker of a private queue whose tagger takes 3 ms per entry, so a batch's progress can be watched."""
+    queue = f"progress-{uuid.uuid4().hex[:8]}"
+    settings.RQ_QUEUES = {**settings.RQ_QUEUES, queue: {"URL": redis_url}}
+    settings.ASYNCREST = {**settings.ASYNCREST, "QUEUE": queue}
+    worker = WorkerProcess(redis_url, tmp_path / "slow-worker.log", queue=queue,
+                           extra_env={"ASYNCREST_TEST_TAGGER_DELAY": "0.003"}).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batchs_progress_only_goes_up_from_storing_to_tagging(api, slow_worker):
+    # Storing the rows comes first, then the tagging in parts: processed, total and progress
+    # count the tagging alone, so a client's bar never jumps back when one phase ends.
+    url = order_tagging(api, {"entries": [f"{i}: {ENTRY}" for i in range(1200)]})
+    samples = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = api.get(url).json()
+        samples.append((body["status"], body["processed"], body["total"], body["progress"], body["message"]))
+        if body["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.02)
+    assert samples[-1][:4] == ("completed", 1200, 1200, 100.0), samples[-1]
+    processed = [sample[1] for sample in samples]
+    progress = [sample[3] for sample in samples]
+    assert processed == sorted(processed) and progress == sorted(progress), samples
+    assert all(sample[1] == 0 for sample in samples if sample[2] is None), "no count without a total"
+    assert len({count for count in processed if 0 < count < 1200}) >= 3, f"the tagging moved: {samples}"
 
 
 @pytest.mark.django_db(transaction=True)
