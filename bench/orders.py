@@ -1,6 +1,6 @@
 """Benchmark: one-entry orders end to end, next to bare RQ jobs doing the same tagging; POST latency.
 
-Run: .venv/bin/python bench/orders.py [--orders 1000] [--clients 8] [--paced N]
+Run: .venv/bin/python bench/orders.py [--orders 1000] [--clients 8] [--paced N] [--worker-class DOTTED.PATH]
 
 One run, one machine, one Redis: a real stack (`manage.py runstack --workers 1`: gunicorn,
 one RQ worker, the reconciler) and 8 HTTP client processes (bench/load.py).
@@ -109,6 +109,8 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=0,
                         help="orders in the paced run (default: 10 seconds' worth at the measured rate)")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--worker-class", default="asyncrest.workers.Worker",
+                        help="the stack's RQ worker class, e.g. asyncrest.workers.ForkingWorker")
     args = parser.parse_args()
 
     from machine import describe
@@ -117,7 +119,7 @@ def main() -> None:
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     say("starting the stack")
     # Throttling would turn a benchmark's burst into 429s: measure the order layer itself.
-    with Stack(workers=1, env={"ASYNCREST_ORDER_RATE": ""}) as stack:
+    with Stack(workers=1, env={"ASYNCREST_ORDER_RATE": "", "ASYNCREST_WORKER_CLASS": args.worker_class}) as stack:
         say(f"stack at {stack.url}; placing orders")
         warm_up = place_orders(stack, 4 * args.clients, args.clients)  # first-request costs of every process
         placed = warm_up.count
@@ -161,7 +163,7 @@ def main() -> None:
     print(f"machine: {describe()}")
     print(f"database: {os.environ.get('DATABASE_URL', 'SQLite (var/)').split('@')[-1]}; "
           f"redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded'}; "
-          f"stack: runstack --workers 1; {args.clients} client processes")
+          f"stack: runstack --workers 1 ({stack.worker_class}); {args.clients} client processes")
     print(f"throughput: {args.orders:,} one-entry orders, each client POSTing as soon as its last was accepted")
     print(f"  orders end to end: {finished - started:.2f} s, {orders_per_s:,.1f} orders/s")
     print(f"  POSTs accepted: {burst.summary()}")

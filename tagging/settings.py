@@ -213,6 +213,9 @@ ASYNCREST = {
     "WEBHOOK_SECRET": os.environ.get("ASYNCREST_WEBHOOK_SECRET", ""),
     "WEBHOOK_ALLOWED_HOSTS": env_list("ASYNCREST_WEBHOOK_ALLOWED_HOSTS"),
 }
+# The RQ worker class runstack starts; asyncrest.workers.ForkingWorker forks a horse per job.
+if os.environ.get("ASYNCREST_WORKER_CLASS"):
+    ASYNCREST["WORKER_CLASS"] = os.environ["ASYNCREST_WORKER_CLASS"]
 
 TAGGING = {
     "BACKEND": os.environ.get("TAGGING_BACKEND")

@@ -184,3 +184,11 @@ def test_web_and_workers_share_the_uploads_volume_at_media_root(monkeypatch, tmp
     for service in ("web", "worker"):
         assert f"media:{target}" in SERVICES[service]["volumes"], service
     assert f"mkdir -p {target}" in DOCKERFILE, "the volume starts owned by the app's user"
+
+
+def test_the_worker_class_can_be_chosen_by_environment(monkeypatch, tmp_path):
+    values, _ = site_settings(monkeypatch, tmp_path, {"DEBUG": "1"})
+    assert "WORKER_CLASS" not in values["ASYNCREST"], "unset: asyncrest's default"
+    forking = "asyncrest.workers.ForkingWorker"
+    values, _ = site_settings(monkeypatch, tmp_path, {"DEBUG": "1", "ASYNCREST_WORKER_CLASS": forking})
+    assert values["ASYNCREST"]["WORKER_CLASS"] == forking
