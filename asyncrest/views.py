@@ -148,9 +148,15 @@ class OrderCreateView(generics.GenericAPIView):
             origin=self.request.build_absolute_uri("/").rstrip("/") if callback_url else "",
         )
         order.job_id = str(order.pk)
-        with transaction.atomic():
+        if transaction.get_autocommit():
+            # One INSERT commits on its own: no BEGIN and COMMIT round trips to the database.
             order.save(force_insert=True)
-            transaction.on_commit(lambda: enqueue_order(order))
+        else:
+            # Inside the caller's transaction: a savepoint, so a lost idempotency race can still be answered.
+            with transaction.atomic():
+                order.save(force_insert=True)
+        # At once in autocommit; else once the caller's transaction commits, never before.
+        transaction.on_commit(lambda: enqueue_order(order))
         log_transition(order, Status.QUEUED)
         return order
 

@@ -1,15 +1,17 @@
 """Benchmark: one-entry orders end to end, next to bare RQ jobs doing the same tagging; POST latency.
 
-Run: .venv/bin/python bench/orders.py [--orders 1000] [--clients 8] [--paced N] [--worker-class DOTTED.PATH]
+Run: .venv/bin/python bench/orders.py [--orders 1000] [--clients 8] [--paced-rates 1,2] [--worker-class DOTTED.PATH]
 
 One run, one machine, one Redis: a real stack (`manage.py runstack --workers 1`: gunicorn,
 one RQ worker, the reconciler) and 8 HTTP client processes (bench/load.py).
 
 1. Throughput: N one-entry tagging orders, each client POSTing its next as soon as its
    last was accepted, timed from the first POST until the last order is completed.
-2. Latency: orders POSTed at the end-to-end rate measured in 1, the rate the stack can
-   take for as long as it runs (faster, and the queue only grows), for 10 seconds; each
-   POST's latency counts from when it was due.
+2. Latency: orders POSTed at a steady rate for 10 seconds each: the end-to-end rate
+   measured in 1, the rate the stack can take for as long as it runs, and twice that (the
+   queue grows, the POSTs must still be quick); each POST's latency counts from when it
+   was due. In 1 the latency is mostly waiting: 8 clients that never pause keep every
+   server process busy, so latency = 8 / throughput (Little's law).
 3. N bare RQ jobs that tag the same entries and store the same Log and Tag rows, without
    an order, on RQ's default (forking) worker against the same Redis and database.
 
@@ -23,6 +25,8 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,12 +47,26 @@ ENTRIES = [
     "Kafka consumer in Go for the billing events",
 ]
 
-BARE_QUEUE = "bench-bare"
+# A queue of this run's own: a shared Redis may hold the registries of earlier runs.
+BARE_QUEUE = f"bench-bare-{uuid.uuid4().hex[:8]}"
 
+# Counts the orders placed since sys.argv[1] (a shared database may hold earlier runs' orders).
 COUNT_CODE = """
+import sys
 from asyncrest.models import Order
-print(Order.objects.filter(status="completed").count(), Order.objects.exclude(status__in=["completed"]).filter(
-    status__in=["failed", "cancelled"]).count())
+orders = Order.objects.filter(created_at__gte=sys.argv[1])
+print(orders.filter(status="completed").count(), orders.filter(status__in=["failed", "cancelled"]).count())
+"""
+
+BARE_DELETE_CODE = """
+import sys
+from rq import Queue
+from asyncrest.queues import get_connection
+queue = Queue(sys.argv[1], connection=get_connection())
+queue.delete(delete_jobs=True)
+for registry in (queue.finished_job_registry, queue.failed_job_registry):
+    queue.connection.delete(registry.key)
+print("deleted")
 """
 
 BARE_COUNT_CODE = """
@@ -67,7 +85,7 @@ queue = Queue(sys.argv[1], connection=get_connection())
 entries = sys.argv[3:]
 with queue.connection.pipeline() as pipe:
     for i in range(int(sys.argv[2])):
-        queue.enqueue("bench.bare_jobs.tag_entry", entries[i % len(entries)], pipeline=pipe, result_ttl=3600)
+        queue.enqueue("bench.bare_jobs.tag_entry", entries[i % len(entries)], pipeline=pipe, result_ttl=600)
     pipe.execute()
 print(queue.count)
 """
@@ -106,8 +124,9 @@ def wait_for(stack, code: str, args: list[str], total: int, timeout: float) -> f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1000, help="orders (and bare jobs) in the throughput run")
-    parser.add_argument("--paced", type=int, default=0,
-                        help="orders in the paced run (default: 10 seconds' worth at the measured rate)")
+    parser.add_argument("--paced-seconds", type=float, default=10, help="length of each paced run")
+    parser.add_argument("--paced-rates", default="1,2",
+                        help="rates of the paced runs, as multiples of the measured end-to-end rate")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--worker-class", default="asyncrest.workers.Worker",
                         help="the stack's RQ worker class, e.g. asyncrest.workers.ForkingWorker")
@@ -121,9 +140,10 @@ def main() -> None:
     # Throttling would turn a benchmark's burst into 429s: measure the order layer itself.
     with Stack(workers=1, env={"ASYNCREST_ORDER_RATE": "", "ASYNCREST_WORKER_CLASS": args.worker_class}) as stack:
         say(f"stack at {stack.url}; placing orders")
+        since = datetime.now(timezone.utc).isoformat()
         warm_up = place_orders(stack, 4 * args.clients, args.clients)  # first-request costs of every process
         placed = warm_up.count
-        wait_for(stack, COUNT_CODE, [], placed, timeout=300)
+        wait_for(stack, COUNT_CODE, [since], placed, timeout=300)
         time.sleep(1)
 
         # 1. Throughput: every client places its next order as soon as the last is accepted.
@@ -131,16 +151,19 @@ def main() -> None:
         burst = place_orders(stack, args.orders, args.clients)
         placed += burst.count
         say(f"{args.orders} orders placed in {burst.seconds:.2f} s; waiting for them")
-        finished = wait_for(stack, COUNT_CODE, [], placed, timeout=1800)
+        finished = wait_for(stack, COUNT_CODE, [since], placed, timeout=1800)
         orders_per_s = args.orders / (finished - started)
 
-        # 2. Latency at the rate the stack sustains: orders arrive as fast as they complete.
-        rate = max(1, int(orders_per_s))
-        paced_total = args.paced or rate * 10
-        say(f"placing {paced_total} orders at {rate}/s")
-        paced = place_orders(stack, paced_total, args.clients, rate=rate)
-        placed += paced.count
-        wait_for(stack, COUNT_CODE, [], placed, timeout=1800)
+        # 2. Latency at a steady rate: at the end-to-end rate orders arrive as fast as they
+        #    complete; above it the queue grows while the POSTs are still answered.
+        paced = []
+        for multiple in [float(value) for value in args.paced_rates.split(",")]:
+            rate = max(1, int(orders_per_s * multiple))
+            total = max(args.clients, int(rate * args.paced_seconds))
+            say(f"placing {total} orders at {rate}/s")
+            paced.append((multiple, rate, place_orders(stack, total, args.clients, rate=rate)))
+            placed += paced[-1][2].count
+            wait_for(stack, COUNT_CODE, [since], placed, timeout=1800)
 
         # 3. The same tagging as bare RQ jobs, on RQ's default forking worker, same Redis and database.
         env = {**stack.env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
@@ -157,6 +180,7 @@ def main() -> None:
         finally:
             worker.terminate()
             worker.wait(30)
+            stack.manage_shell(BARE_DELETE_CODE, BARE_QUEUE)
         bare_per_s = args.orders / (bare_finished - bare_started)
         say("bare jobs done")
 
@@ -170,9 +194,9 @@ def main() -> None:
     print(f"  bare RQ jobs (same tagging and rows, default forking worker): "
           f"{bare_finished - bare_started:.2f} s, {bare_per_s:,.1f} jobs/s")
     print(f"  ratio: orders end to end / bare RQ jobs = {orders_per_s / bare_per_s:.2f}x")
-    print(f"latency: {paced.count:,} orders paced at {rate}/s (the end-to-end rate above), "
-          f"latency counted from when each POST was due")
-    print(f"  POST: {paced.summary()}")
+    print("latency: orders POSTed at a steady rate, each POST's latency counted from when it was due")
+    for multiple, rate, result in paced:
+        print(f"  at {rate}/s ({multiple:g}x the end-to-end rate): POST {result.summary()}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,9 +30,10 @@ from load import Request  # noqa: E402
 from orders import COUNT_CODE, place_orders, wait_for  # noqa: E402
 
 IDS_CODE = """
-import json
+import json, sys
 from asyncrest.models import Order
-print(json.dumps([str(pk) for pk in Order.objects.filter(status="completed").values_list("pk", flat=True)]))
+orders = Order.objects.filter(status="completed", created_at__gte=sys.argv[1])
+print(json.dumps([str(pk) for pk in orders.values_list("pk", flat=True)]))
 """
 
 
@@ -48,9 +50,10 @@ def main() -> None:
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     say("starting the stack")
     with Stack(workers=1, env={"ASYNCREST_ORDER_RATE": ""}) as stack:
+        since = datetime.now(timezone.utc).isoformat()
         place_orders(stack, args.orders, args.clients)
-        wait_for(stack, COUNT_CODE, [], args.orders, timeout=600)
-        ids = json.loads(stack.manage_shell(IDS_CODE))
+        wait_for(stack, COUNT_CODE, [since], args.orders, timeout=600)
+        ids = json.loads(stack.manage_shell(IDS_CODE, since))
         etags = {}
         for order_id in ids:
             response = stack.session.get(f"{stack.url}/async/orders/{order_id}/", timeout=30)
