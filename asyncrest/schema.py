@@ -48,13 +48,24 @@ order_create_docs = extend_schema_view(
                 "same order (`Idempotent-Replayed: true`) and starts no new job; with a different body: 422.",
                 type={"type": "string", "minLength": 1, "maxLength": 255},
             ),
-            header("Location", "Absolute URL of the order: poll it.", response=[202]),
+            header(
+                "Prefer",
+                "`wait=N` (RFC 7240, N ≤ `LONG_POLL_MAX_WAIT`, 30): hold the answer until the order is finished "
+                "or N s pass. Finished in time, the answer is the status monitor's (201 with the result's "
+                "`Location`, or 200); else 202 as without it.",
+            ),
+            header("Location", "202: absolute URL of the order: poll it. 201: the result.", response=[201, 202]),
+            header("Content-Location", "Absolute URL of the order (answers after `Prefer: wait`).",
+                   response=[200, 201]),
             header("Retry-After", "Seconds to wait before polling (202), or before ordering again (429).",
                    response=[202, 429], type=int),
             header("Idempotent-Replayed", "`true` when an earlier order with this Idempotency-Key is returned.",
-                   response=[202]),
+                   response=[200, 201, 202]),
+            header("Preference-Applied", "`wait=N` when the request was held.", response=[200, 201, 202]),
         ],
         responses={
+            200: OpenApiResponse(OrderSerializer, description="`Prefer: wait`: failed (see `error`) or cancelled."),
+            201: OpenApiResponse(OrderSerializer, description="`Prefer: wait`: completed; `Location` is the result."),
             202: OpenApiResponse(OrderSerializer, description="Accepted: the order is queued; a worker runs its job."),
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="Field errors: `{\"field\": [\"message\", …]}`."),
             401: NOT_AUTHENTICATED,

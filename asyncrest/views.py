@@ -113,11 +113,41 @@ class OrderCreateView(generics.GenericAPIView):
                 replayed = True
         else:
             replayed = True
+        wait = longpoll.requested_wait(request.headers.get("Prefer"))
+        waited = False
+        if wait and not order.is_finished:
+            order, waited = self.wait_until_finished(order, wait)
         data = OrderSerializer(order, context=self.get_serializer_context()).data
-        headers = self.get_success_headers(data)
+        if wait and order.is_finished:
+            # `Prefer: wait` and the order finished in time: answer as its status monitor would.
+            code = order_status_code(order)
+            headers = {**order_status_headers(order, data), "Content-Location": data["url"]}
+        else:
+            code = status.HTTP_202_ACCEPTED
+            headers = self.get_success_headers(data)
+        if waited:
+            headers["Preference-Applied"] = f"wait={wait}"
         if replayed:
             headers["Idempotent-Replayed"] = "true"
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers=headers)
+        return Response(data, status=code, headers=headers)
+
+    def wait_until_finished(self, order: Order, wait: int) -> tuple[Order, bool]:
+        """Hold the request until `order` is finished or `wait` seconds pass (`Prefer: wait=N`).
+
+        Return the order as last read, and whether the request waited: with every long-poll
+        slot of this process taken it does not, and the client polls as usual.
+        """
+        with longpoll.slots.take() as granted:
+            if not granted:
+                return order, False
+            deadline = time.monotonic() + wait
+            # Subscribed before the first read, so a change between the two is not missed.
+            with watch(order.pk) as changes:
+                order = Order.objects.for_display().get(pk=order.pk)
+                while not order.is_finished and (remaining := deadline - time.monotonic()) > 0:
+                    changes.wait(remaining)
+                    order = Order.objects.for_display().get(pk=order.pk)
+        return order, True
 
     def get_replayed_order(self, key: str, fingerprint: str) -> Order | None:
         """Return the caller's live order for `key`; 422 if it was placed with another request."""
@@ -164,6 +194,24 @@ class OrderCreateView(generics.GenericAPIView):
         return {"Location": data["url"], "Retry-After": str(conf.get("RETRY_AFTER"))}
 
 
+def order_status_code(order: Order) -> int:
+    """The status monitor's code: 201 once completed, 200 once failed or cancelled, else 202."""
+    if order.status == Status.COMPLETED:
+        return status.HTTP_201_CREATED
+    if order.is_finished:
+        return status.HTTP_200_OK
+    return status.HTTP_202_ACCEPTED
+
+
+def order_status_headers(order: Order, data) -> dict:
+    """The status monitor's headers: the resource's `Location` once completed, `Retry-After` while pending."""
+    if order.status == Status.COMPLETED:
+        return {"Location": data["resource_url"]}
+    if not order.is_finished:
+        return {"Retry-After": str(conf.get("RETRY_AFTER"))}
+    return {}
+
+
 def request_fingerprint(resource: str, order_input: dict) -> str:
     """Return a digest of what was ordered, to tell a retried request from a different one."""
     # Keys starting with "_" (such as where an upload was stored) differ between identical requests.
@@ -201,10 +249,10 @@ class OrderDetailView(generics.RetrieveAPIView):
     def respond(self, order: Order, data, extra_headers: dict | None = None) -> Response:
         """Answer with the order's status code, headers and ETag, or 304 if the client has this state."""
         etag = longpoll.order_etag(data)
-        headers = {**self.get_status_headers(order, data), **(extra_headers or {}), "ETag": etag}
+        headers = {**order_status_headers(order, data), **(extra_headers or {}), "ETag": etag}
         if longpoll.etag_matches(longpoll.parse_etags(self.request.headers.get("If-None-Match")), etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(data, status=self.get_status_code(order), headers=headers)
+        return Response(data, status=order_status_code(order), headers=headers)
 
     def get_changed_order(self, changes, wait: int) -> tuple[Order, dict, bool]:
         """Return the order and its representation once it differs from what the client saw, or after `wait` s.
@@ -249,19 +297,6 @@ class OrderDetailView(generics.RetrieveAPIView):
             return Response(data, status=status.HTTP_200_OK)
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Retry-After": str(conf.get("RETRY_AFTER"))})
 
-    def get_status_code(self, order: Order) -> int:
-        if order.status == Status.COMPLETED:
-            return status.HTTP_201_CREATED
-        if order.is_finished:
-            return status.HTTP_200_OK
-        return status.HTTP_202_ACCEPTED
-
-    def get_status_headers(self, order: Order, data) -> dict:
-        if order.status == Status.COMPLETED:
-            return {"Location": data["resource_url"]}
-        if not order.is_finished:
-            return {"Retry-After": str(conf.get("RETRY_AFTER"))}
-        return {}
 
 
 @order_list_docs

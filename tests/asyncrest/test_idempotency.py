@@ -18,6 +18,22 @@ def place(api, body=BODY, key="key-1"):
 
 
 @pytest.mark.django_db
+def test_a_replay_of_a_finished_order_is_still_202_with_the_orders_location(api):
+    # Only `Prefer: wait` turns POST's answer into the status monitor's (201 with the result).
+    first = place(api)
+    order_id = first.json()["id"]
+    Order.objects.claim(order_id, "lease")
+    Order.objects.complete(order_id, "/tests/results/1/", lease="lease")
+    again = place(api)
+    assert again.status_code == 202 and again["Location"] == first["Location"]
+    assert again.json()["status"] == "completed" and again["Idempotent-Replayed"] == "true"
+    waited = api.post("/async/tests-sleep/order/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="key-1",
+                      HTTP_PREFER="wait=5")
+    assert waited.status_code == 201 and waited["Location"] == "http://testserver/tests/results/1/"
+    assert waited["Content-Location"] == first["Location"]
+
+
+@pytest.mark.django_db
 def test_same_key_and_body_returns_the_same_order(api):
     first = place(api)
     second = place(api)

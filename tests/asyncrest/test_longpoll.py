@@ -276,3 +276,57 @@ def test_the_long_poll_settings_are_checked(settings):
     assert check_long_polls(None) == []
     settings.ASYNCREST = {**settings.ASYNCREST, "LONG_POLL_MAX_WAIT": "30", "LONG_POLL_SLOTS": -1}
     assert [error.id for error in check_long_polls(None)] == ["asyncrest.E002", "asyncrest.E002"]
+
+
+def place_waiting(base, token, body, resource="tests-sleep", **headers) -> tuple[requests.Response, float]:
+    """POST an order with `headers` (e.g. Prefer); return the answer and the seconds it took."""
+    started = time.monotonic()
+    response = requests.post(f"{base}/async/{resource}/order/", json=body, timeout=60,
+                             headers={"Authorization": f"Token {token}", **headers})
+    return response, time.monotonic() - started
+
+
+@pytest.mark.usefixtures("worker")
+class TestWaitingPost:
+    """`Prefer: wait=N` on POST: the answer comes when the order is finished, or after N seconds."""
+
+    def test_an_order_done_within_the_wait_is_answered_201_with_its_result(self, served):
+        base, token, _ = served
+        response, elapsed = place_waiting(base, token, {"items": 2, "delay": 0.01}, Prefer="wait=20")
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["status"] == "completed" and (body["processed"], body["total"]) == (2, 2)
+        assert response.headers["Location"] == body["resource_url"] == f"{base}/tests/results/{body['id']}/"
+        assert response.headers["Content-Location"] == body["url"] == f"{base}/async/orders/{body['id']}/"
+        assert response.headers["Preference-Applied"] == "wait=20"
+        assert "Retry-After" not in response.headers
+        assert elapsed < 20
+
+    def test_a_failed_order_is_answered_200_with_its_error(self, served):
+        base, token, _ = served
+        response, _ = place_waiting(base, token, {}, resource="tests-job-error", Prefer="wait=20")
+        assert response.status_code == 200, response.text
+        assert response.json()["error"]["code"] == "empty_input" and response.json()["status"] == "failed"
+        assert response.headers["Content-Location"] == response.json()["url"]
+
+    def test_an_order_still_running_after_the_wait_is_202_with_its_location(self, served):
+        base, token, _ = served
+        response, elapsed = place_waiting(base, token, {"items": 100, "delay": 0.05}, Prefer="wait=1")
+        try:
+            assert 1.0 <= elapsed < 4
+            assert response.status_code == 202, response.text
+            assert response.json()["status"] in ("queued", "running")
+            assert response.headers["Location"] == response.json()["url"]
+            assert response.headers["Retry-After"] == "1" and response.headers["Preference-Applied"] == "wait=1"
+        finally:  # free the session's worker
+            requests.delete(response.json()["url"], headers={"Authorization": f"Token {token}"}, timeout=10)
+
+    def test_an_idempotent_replay_of_a_finished_order_answers_at_once(self, served):
+        base, token, _ = served
+        first, _ = place_waiting(base, token, {"items": 1, "delay": 0}, Prefer="wait=20", **{"Idempotency-Key": "k1"})
+        again, elapsed = place_waiting(base, token, {"items": 1, "delay": 0}, Prefer="wait=20",
+                                       **{"Idempotency-Key": "k1"})
+        assert first.status_code == again.status_code == 201
+        assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
+        assert "Preference-Applied" not in again.headers, "a finished order never waits"
+        assert elapsed < 5

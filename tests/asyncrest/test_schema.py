@@ -81,10 +81,12 @@ def test_the_tagging_order_documents_json_entry_or_entries_a_file_and_raw_csv(sc
 
 def test_placing_an_order_documents_its_codes_and_headers(schema):
     post = schema["paths"]["/async/tagging/order/"]["post"]
-    assert set(post["responses"]) == {"202", "400", "401", "404", "413", "415", "422", "429"}
+    assert set(post["responses"]) == {"200", "201", "202", "400", "401", "404", "413", "415", "422", "429"}
     assert {"Location", "Retry-After"} <= set(post["responses"]["202"]["headers"])
+    assert {"Location", "Content-Location", "Preference-Applied"} <= set(post["responses"]["201"]["headers"])
+    assert {"Content-Location", "Preference-Applied"} <= set(post["responses"]["200"]["headers"])
     assert "Retry-After" in post["responses"]["429"]["headers"]
-    assert header_parameters(post) == {"Idempotency-Key"}
+    assert header_parameters(post) == {"Idempotency-Key", "Prefer"}
     assert post["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/Order")
 
 
