@@ -108,6 +108,51 @@ def place_orders(stack, total: int, clients: int, rate: float | None = None) -> 
     return result
 
 
+class CpuUsage:
+    """CPU time of the stack's web server and workers, and how busy the machine was, from /proc."""
+
+    def __init__(self, stack) -> None:
+        from stack import descendants
+
+        pids = stack.pids()
+        self.groups = {"web": descendants(pids["web"]), "worker": list(pids["workers"])}
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.start = ({name: self._process_ticks(group) for name, group in self.groups.items()},
+                      self._machine(), time.monotonic())
+
+    def stop(self) -> None:
+        (start_groups, (start_all, start_idle), start_time) = self.start
+        end_all, end_idle = self._machine()
+        self.elapsed = time.monotonic() - start_time
+        self.busy = 1 - (end_idle - start_idle) / max(1, end_all - start_all)
+        self.used = {name: (self._process_ticks(group) - start_groups[name]) / self.ticks
+                     for name, group in self.groups.items()}
+
+    def seconds(self, name: str) -> float:
+        return self.used[name]
+
+    def cores(self, name: str) -> float:
+        return self.used[name] / self.elapsed
+
+    @staticmethod
+    def _machine() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            values = [int(value) for value in stat.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # all, idle + iowait
+
+    @staticmethod
+    def _process_ticks(pids: list[int]) -> int:
+        total = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
+
 def wait_for(stack, code: str, args: list[str], total: int, timeout: float) -> float:
     """Poll the stack until `code` reports `total` done; return when that was (perf_counter)."""
     deadline = time.monotonic() + timeout
@@ -147,8 +192,10 @@ def main() -> None:
         time.sleep(1)
 
         # 1. Throughput: every client places its next order as soon as the last is accepted.
+        usage = CpuUsage(stack)
         started = time.perf_counter()
         burst = place_orders(stack, args.orders, args.clients)
+        usage.stop()
         placed += burst.count
         say(f"{args.orders} orders placed in {burst.seconds:.2f} s; waiting for them")
         finished = wait_for(stack, COUNT_CODE, [since], placed, timeout=1800)
@@ -191,6 +238,8 @@ def main() -> None:
     print(f"throughput: {args.orders:,} one-entry orders, each client POSTing as soon as its last was accepted")
     print(f"  orders end to end: {finished - started:.2f} s, {orders_per_s:,.1f} orders/s")
     print(f"  POSTs accepted: {burst.summary()}")
+    print(f"  while POSTing: machine {usage.busy:.0%} busy; web {usage.cores('web'):.2f} cores "
+          f"({usage.seconds('web') / burst.count * 1000:.2f} ms CPU per POST), worker {usage.cores('worker'):.2f} cores")
     print(f"  bare RQ jobs (same tagging and rows, default forking worker): "
           f"{bare_finished - bare_started:.2f} s, {bare_per_s:,.1f} jobs/s")
     print(f"  ratio: orders end to end / bare RQ jobs = {orders_per_s / bare_per_s:.2f}x")

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,14 @@ def worker(redis_url, django_db_setup, django_db_blocker, tmp_path_factory):
     process = WorkerProcess(redis_url, tmp_path_factory.mktemp("worker") / "worker.log").start()
     yield process
     process.stop()
+
+
+def start_private_worker(settings, redis_url: str, log_path: Path, prefix: str, **extra_env: str) -> WorkerProcess:
+    """Start a worker on a queue of its own and make that queue the site's for the test."""
+    queue = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    settings.RQ_QUEUES = {**settings.RQ_QUEUES, queue: {"URL": redis_url}}
+    settings.ASYNCREST = {**settings.ASYNCREST, "QUEUE": queue}
+    return WorkerProcess(redis_url, log_path, queue=queue, extra_env=extra_env).start()
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from operator import attrgetter
 from pathlib import Path
 
 import pytest
 from django.test.testcases import LiveServerThread
 
-from tests.conftest import WorkerProcess
+from tests.conftest import start_private_worker
 
 CHROMIUM = Path(os.environ.get("ASYNCREST_TEST_CHROMIUM", "/usr/bin/chromium"))
 # Playwright's own browser download is never used: it cannot be fetched here, and Debian's
@@ -83,10 +82,7 @@ def site(transactional_db, redis_url):
 @pytest.fixture
 def slow_worker(settings, redis_url, tmp_path):
     """A worker of a private queue whose tagger takes 50 ms per entry, so progress can be watched."""
-    queue = f"browser-{uuid.uuid4().hex[:8]}"
-    settings.RQ_QUEUES = {**settings.RQ_QUEUES, queue: {"URL": redis_url}}
-    settings.ASYNCREST = {**settings.ASYNCREST, "QUEUE": queue}
-    worker = WorkerProcess(redis_url, tmp_path / "slow-worker.log", queue=queue,
-                           extra_env={"ASYNCREST_TEST_TAGGER_DELAY": "0.05"}).start()
+    worker = start_private_worker(settings, redis_url, tmp_path / "slow-worker.log", "browser",
+                                  ASYNCREST_TEST_TAGGER_DELAY="0.05")
     yield worker
     worker.stop()

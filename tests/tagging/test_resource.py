@@ -1,6 +1,5 @@
 """The tagging resource end to end: order entries, poll, read logs, batches and tags."""
 import time
-import uuid
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,7 +9,7 @@ from asyncrest.fanout import start_parts
 from asyncrest.models import Part
 from tagging.jobs import finish_batch, tag_logs, tag_part
 from tagging.models import Batch, Log, Tag
-from tests.conftest import WorkerProcess, wait_for_order
+from tests.conftest import start_private_worker, wait_for_order
 
 ENTRY = "wrote a program using Python Django"
 
@@ -24,11 +23,8 @@ def order_tagging(api, body):
 @pytest.fixture
 def slow_worker(settings, redis_url, tmp_path):
     """A worker of a private queue whose tagger takes 3 ms per entry, so a batch's progress can be watched."""
-    queue = f"progress-{uuid.uuid4().hex[:8]}"
-    settings.RQ_QUEUES = {**settings.RQ_QUEUES, queue: {"URL": redis_url}}
-    settings.ASYNCREST = {**settings.ASYNCREST, "QUEUE": queue}
-    worker = WorkerProcess(redis_url, tmp_path / "slow-worker.log", queue=queue,
-                           extra_env={"ASYNCREST_TEST_TAGGER_DELAY": "0.003"}).start()
+    worker = start_private_worker(settings, redis_url, tmp_path / "slow-worker.log", "progress",
+                                  ASYNCREST_TEST_TAGGER_DELAY="0.003")
     yield worker
     worker.stop()
 
