@@ -74,6 +74,23 @@ def test_wait_shows_progress_and_returns_the_completed_order(client, capsys):
     assert "10/10" in bar and "Sleeping" in bar, bar
 
 
+def test_a_quick_order_with_wait_comes_back_finished_in_one_request(client):
+    requests_sent = []
+    client.session.hooks["response"].append(lambda response, **_: requests_sent.append(response.request.method))
+    order = client.order("tests-sleep", json={"items": 2, "delay": 0.01}, wait=20)
+    assert order.status == "completed" and (order.processed, order.total) == (2, 2)
+    assert order.url.endswith(f"/async/orders/{order.id}/"), "the order's URL, not its result's"
+    assert order.resource_url.endswith(f"/tests/results/{order.id}/")
+    assert client.wait(order, timeout=5) is order
+    assert requests_sent == ["POST"]
+
+
+def test_an_order_still_running_after_its_wait_is_waited_for_as_usual(client):
+    order = client.order("tests-sleep", json={"items": 20, "delay": 0.1}, wait=1)
+    assert order.pending and order.url.endswith(f"/async/orders/{order.id}/")
+    assert client.wait(order, timeout=60).status == "completed"
+
+
 def test_failure_raises_order_failed_with_the_code_and_message(client):
     with pytest.raises(OrderFailed) as failed:
         client.wait(client.order("tests-job-error"), timeout=60)
