@@ -197,3 +197,11 @@ def test_gunicorn_processes_follow_web_concurrency_else_the_cores(monkeypatch, t
     web = command.get_web_command("127.0.0.1:8000")
     assert web[web.index("--workers") + 1] == "3" and web[web.index("--threads") + 1] == "6"
     assert web[web.index("--worker-class") + 1] == "gthread"
+
+
+@pytest.mark.parametrize("option", ["--web-workers", "--web-threads"])
+def test_zero_web_processes_or_threads_is_refused(option):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="must be 1 or more"):
+        call_command("runstack", option, "0", "--no-migrate")

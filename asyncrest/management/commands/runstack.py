@@ -109,8 +109,9 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, workers: int, migrate: bool, **options) -> None:
         if workers < 0:
             raise CommandError("--workers must be 0 or more.")
-        self.web_workers = options.get("web_workers") or default_web_workers()
-        self.web_threads = options.get("web_threads") or 4
+        web_workers = options.get("web_workers")
+        self.web_workers = default_web_workers() if web_workers is None else web_workers
+        self.web_threads = options["web_threads"]
         if self.web_workers < 1 or self.web_threads < 1:
             raise CommandError("--web-workers and --web-threads must be 1 or more.")
         self.var_dir = Path(getattr(settings, "VAR_DIR", "var"))
