@@ -21,3 +21,9 @@ def describe() -> str:
     except (OSError, StopIteration, ValueError):
         pass
     return f"{model}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}"
+
+
+def describe_services() -> str:
+    """Return which database and Redis the stack uses, as the environment chooses them (no credentials)."""
+    database = os.environ.get("DATABASE_URL", "SQLite (var/)").split("@")[-1]
+    return f"database: {database}; redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded'}"

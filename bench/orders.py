@@ -177,7 +177,7 @@ def main() -> None:
                         help="the stack's RQ worker class, e.g. asyncrest.workers.ForkingWorker")
     args = parser.parse_args()
 
-    from machine import describe
+    from machine import describe, describe_services
     from stack import Stack
 
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
@@ -232,8 +232,7 @@ def main() -> None:
         say("bare jobs done")
 
     print(f"machine: {describe()}")
-    print(f"database: {os.environ.get('DATABASE_URL', 'SQLite (var/)').split('@')[-1]}; "
-          f"redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded'}; "
+    print(f"{describe_services()}; "
           f"stack: runstack --workers 1 ({stack.worker_class}); {args.clients} client processes")
     print(f"throughput: {args.orders:,} one-entry orders, each client POSTing as soon as its last was accepted")
     print(f"  orders end to end: {finished - started:.2f} s, {orders_per_s:,.1f} orders/s")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,7 +43,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
 
-    from machine import describe
+    from machine import describe, describe_services
     from stack import Stack
 
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
@@ -75,8 +74,7 @@ def main() -> None:
             results[name] = result
 
     print(f"machine: {describe()}")
-    print(f"database: {os.environ.get('DATABASE_URL', 'SQLite (var/)').split('@')[-1]}; "
-          f"redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded'}; "
+    print(f"{describe_services()}; "
           f"stack: runstack --workers 1; {args.clients} client processes, each polling as soon as answered")
     print(f"GET /async/orders/<uuid>/ of {len(ids)} completed orders in turn")
     print(f"  201 with the order: {results['plain'].summary()}")
