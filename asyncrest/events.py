@@ -4,12 +4,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from django.db import transaction
 from redis.exceptions import RedisError
 
 logger = logging.getLogger("asyncrest.events")
+
+T = TypeVar("T")
 
 CHANNEL = "asyncrest:order:{}"
 
@@ -87,6 +90,17 @@ class Changes:
                 self.close()
         time.sleep(max(0.0, deadline - time.monotonic()))
         return False
+
+    def reread_until(self, read: Callable[[], T], done: Callable[[T], bool], deadline: float, value: T) -> T:
+        """Return `value`, or what `read()` gives after each announced change, once `done` or at `deadline`.
+
+        `deadline` is a `time.monotonic()` time; `value` is the caller's read made after subscribing.
+        """
+        while not done(value) and (remaining := deadline - time.monotonic()) > 0:
+            # A notification, or the deadline: either way read again and compare.
+            self.wait(remaining)
+            value = read()
+        return value
 
     def close(self) -> None:
         if self.pubsub is not None:

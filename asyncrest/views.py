@@ -141,12 +141,13 @@ class OrderCreateView(generics.GenericAPIView):
             if not granted:
                 return order, False
             deadline = time.monotonic() + wait
+
+            def read() -> Order:
+                return Order.objects.for_display().get(pk=order.pk)
+
             # Subscribed before the first read, so a change between the two is not missed.
             with watch(order.pk) as changes:
-                order = Order.objects.for_display().get(pk=order.pk)
-                while not order.is_finished and (remaining := deadline - time.monotonic()) > 0:
-                    changes.wait(remaining)
-                    order = Order.objects.for_display().get(pk=order.pk)
+                order = changes.reread_until(read, lambda current: current.is_finished, deadline, read())
         return order, True
 
     def get_replayed_order(self, key: str, fingerprint: str) -> Order | None:
@@ -262,21 +263,21 @@ class OrderDetailView(generics.RetrieveAPIView):
         whether the order was pending, so that the request waited.
         """
         deadline = time.monotonic() + wait
-        order = self.get_object()
-        data = self.get_serializer(order).data
+
+        def read() -> tuple[Order, dict]:
+            order = self.get_object()
+            return order, self.get_serializer(order).data
+
+        order, data = read()
         if order.is_finished:
             return order, data, False
         seen = [tag for tag in longpoll.parse_etags(self.request.headers.get("If-None-Match")) if tag != "*"]
         seen = seen or [longpoll.order_etag(data)]
-        while (
-            not order.is_finished
-            and longpoll.etag_matches(seen, longpoll.order_etag(data))
-            and (remaining := deadline - time.monotonic()) > 0
-        ):
-            # A notification, or the deadline: either way read the order again and compare.
-            changes.wait(remaining)
-            order = self.get_object()
-            data = self.get_serializer(order).data
+
+        def changed(current: tuple[Order, dict]) -> bool:
+            return current[0].is_finished or not longpoll.etag_matches(seen, longpoll.order_etag(current[1]))
+
+        order, data = changes.reread_until(read, changed, deadline, (order, data))
         return order, data, True
 
     def delete(self, request: Request, *args, **kwargs) -> Response:
