@@ -1,14 +1,18 @@
 """The admin of orders: filters, progress, errors, attempts and timings; actions to cancel and to retry."""
 from __future__ import annotations
 
+import logging
+
 from django.contrib import admin, messages
-from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .jobs import enqueue_order, remove_job
+from . import lifecycle
+from .broker.dispatch import remove_job
+from .lifecycle import log_transition
 from .models import Delivery, Order, Part, Status
-from .transitions import log_transition
+
+logger = logging.getLogger("asyncrest.orders")
 
 
 class PartInline(admin.TabularInline):
@@ -69,11 +73,11 @@ class OrderAdmin(admin.ModelAdmin):
         for order in queryset:
             if order.is_finished:
                 finished += 1
-            elif Order.objects.cancel_waiting(order.pk):
+            elif lifecycle.cancel_waiting(order.pk):
                 log_transition(order, Status.CANCELLED, detail="by=admin")
                 remove_job(order)
                 cancelled += 1
-            elif Order.objects.request_cancel(order.pk) or order.cancel_requested_at:
+            elif lifecycle.request_cancel(order.pk) or order.cancel_requested_at:
                 stopping += 1
             else:
                 finished += 1  # it finished between the read and the cancel
@@ -111,11 +115,8 @@ def place_again(order: Order) -> Order:
         owner_id=order.owner_id, resource=order.resource, input=order.input,
         request_fingerprint=order.request_fingerprint,
     )
-    again.job_id = str(again.pk)
-    with transaction.atomic():
-        again.save(force_insert=True)
-        transaction.on_commit(lambda: enqueue_order(again))
-    log_transition(again, Status.QUEUED, detail=f"retry_of={order.pk}")
+    lifecycle.place(again)
+    logger.info("order %s placed again as %s from the admin", order.pk, again.pk)
     return again
 
 

@@ -1,8 +1,46 @@
-"""System checks for asyncrest's configuration."""
+"""System checks: what the host project must provide for asyncrest to work, each with a hint."""
+from __future__ import annotations
+
+from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
+from django.utils.module_loading import import_string
 
 from . import conf
+
+#: Apps asyncrest needs beside it, and why.
+REQUIRED_APPS = {
+    "rest_framework": "the order endpoints are Django REST framework views",
+    "django_rq": "orders run on RQ workers (`manage.py rqworker`), configured by django-rq's RQ_QUEUES",
+    "django.contrib.auth": "every order belongs to the user who placed it",
+    "django.contrib.contenttypes": "django.contrib.auth needs it",
+}
+
+
+@register()
+def check_dependencies(app_configs, **kwargs):
+    """The apps asyncrest depends on must be installed, and requests must be able to authenticate."""
+    errors = [
+        Error(
+            f"'{name}' must be in INSTALLED_APPS to use asyncrest: {why}.",
+            hint=f"Add '{name}' to INSTALLED_APPS (before 'asyncrest').",
+            id="asyncrest.E003",
+        )
+        for name, why in REQUIRED_APPS.items()
+        if not apps.is_installed(name)
+    ]
+    if apps.is_installed("rest_framework"):
+        from rest_framework.settings import api_settings
+
+        if not api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+            errors.append(Warning(
+                "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] is empty: nobody can place or watch "
+                "an order, every request to asyncrest's views is answered 401 or 403.",
+                hint="List at least one, e.g. 'rest_framework.authentication.TokenAuthentication' "
+                     "(with 'rest_framework.authtoken' installed) or SessionAuthentication.",
+                id="asyncrest.W001",
+            ))
+    return errors
 
 
 @register()
@@ -15,7 +53,10 @@ def check_queues(app_configs, **kwargs):
     return [
         Error(
             f"asyncrest sends orders to the RQ queue {name!r}, which RQ_QUEUES does not define.",
-            hint="Add it to RQ_QUEUES or change ASYNCREST['QUEUE'] / the resource's queue=.",
+            hint=(
+                f"Add it, e.g. RQ_QUEUES = {{{name!r}: {{'URL': 'redis://localhost:6379/0'}}}}, or change "
+                "ASYNCREST['QUEUE'] / the resource's queue=."
+            ),
             id="asyncrest.E001",
         )
         for name in sorted(wanted)
@@ -35,3 +76,34 @@ def check_long_polls(app_configs, **kwargs):
         for name in ("LONG_POLL_MAX_WAIT", "LONG_POLL_SLOTS")
         if not isinstance(conf.get(name), int) or isinstance(conf.get(name), bool) or conf.get(name) < 0
     ]
+
+
+@register()
+def check_resources(app_configs, **kwargs):
+    """Each resource's job must import by its dotted path (workers do), and its parsers must import."""
+    from .registry import get_resources
+
+    errors = []
+    for resource in get_resources().values():
+        try:
+            found = import_string(resource.dotted_path)
+        except ImportError as exc:
+            found, reason = None, str(exc)
+        else:
+            reason = "it imports as another object"
+        if found is not resource.func:
+            errors.append(Error(
+                f"The job of asyncrest resource {resource.name!r}, {resource.dotted_path}, cannot be imported "
+                f"by that path ({reason}); workers could not run it.",
+                hint="Register a module-level function of a module that workers can import.",
+                id="asyncrest.E004",
+            ))
+        try:
+            resource.get_parsers()
+        except ImportError as exc:
+            errors.append(Error(
+                f"A parser of asyncrest resource {resource.name!r} cannot be imported: {exc}.",
+                hint="Give parser classes, or dotted paths of importable ones, in register(..., parsers=...).",
+                id="asyncrest.E005",
+            ))
+    return errors

@@ -9,7 +9,10 @@ DEFAULTS: dict[str, Any] = {
     # The RQ queue (a key of RQ_QUEUES) that orders go to unless their resource names another.
     "QUEUE": "default",
     # The RQ worker class that `runstack` starts.
-    "WORKER_CLASS": "asyncrest.workers.Worker",
+    "WORKER_CLASS": "asyncrest.worker.Worker",
+    # Orders per page of `GET /async/orders/` (`?page_size=` up to MAX_PAGE_SIZE).
+    "PAGE_SIZE": 50,
+    "MAX_PAGE_SIZE": 500,
     # Seconds a client is told to wait between polls.
     "RETRY_AFTER": 1,
     # At most one progress write per this many seconds per order.

@@ -1,21 +1,30 @@
 """The registry of resources: which job runs for `POST /async/<resource>/order/`."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+#: A resource's name is one URL path segment: letters, digits, `-` and `_`, starting with a letter or digit.
+NAME = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9_]{0,63}")
+
+#: A resource that names no parsers takes JSON bodies only; any other media type is a 415.
+DEFAULT_PARSERS = ("asyncrest.api.parsers.JSONParser",)
 
 _registry: dict[str, Resource] = {}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Resource:
-    """A registered job: its name in URLs, input serializer, function and RQ options."""
+    """A registered job: its name in URLs, input serializer, parsers, function and RQ options."""
 
     name: str
     func: Callable
     serializer: type | None = None
+    parsers: tuple = DEFAULT_PARSERS
     timeout: int | None = None
     queue: str | None = None
     max_attempts: int | None = None
@@ -34,29 +43,80 @@ class Resource:
 
         return self.max_attempts or conf.get("MAX_ATTEMPTS")
 
+    def get_parsers(self) -> list[type]:
+        """The parser classes of the resource's order endpoint (dotted paths are imported here)."""
+        return [import_string(parser) if isinstance(parser, str) else parser for parser in self.parsers]
+
+
+def module_level_path(func: Callable, *, what: str) -> str:
+    """Return `func`'s dotted path, or raise ImproperlyConfigured if a worker could not import it by that path."""
+    qualname = getattr(func, "__qualname__", "")
+    module = getattr(func, "__module__", None)
+    if not callable(func) or not module or not qualname:
+        raise ImproperlyConfigured(f"asyncrest: {what} must be a function, not {func!r}.")
+    if module == "__main__" or "<" in qualname or "." in qualname:
+        raise ImproperlyConfigured(
+            f"asyncrest: {what} {module}.{qualname} must be a module-level function of an importable "
+            "module: workers import it by its dotted path (not a lambda, a nested function, a method, "
+            "or a function of a script run as __main__)."
+        )
+    return f"{module}.{qualname}"
+
+
+def importable_path(func: Callable | str, *, what: str) -> str:
+    """Return the dotted path that imports `func` (a function or a path), or raise ValueError naming `what`."""
+    if isinstance(func, str):
+        path = func
+    else:
+        try:
+            path = module_level_path(func, what=what)
+        except ImproperlyConfigured as exc:
+            raise ValueError(str(exc)) from None
+    try:
+        found = import_string(path)
+    except ImportError as exc:
+        raise ValueError(f"asyncrest: {what} {path!r} cannot be imported: {exc}") from None
+    if not callable(found) or (not isinstance(func, str) and found is not func):
+        raise ValueError(f"asyncrest: {what} {path!r} does not import as the function given.")
+    return path
+
 
 def register(
     name: str,
     *,
     serializer: type | None = None,
+    parsers: Sequence[type | str] | None = None,
     timeout: int | None = None,
     queue: str | None = None,
     max_attempts: int | None = None,
 ) -> Callable[[Callable], Callable]:
-    """Register the decorated function as the job that fulfils orders for resource `name`."""
+    """Register the decorated function as the job that fulfils orders for resource `name`.
+
+    `serializer` validates the order's input; `parsers` are the DRF parser classes (or
+    their dotted paths) of the media types the resource accepts, JSON alone by default.
+    A bad name or a function that workers could not import is refused at once.
+    """
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ImproperlyConfigured(
+            f"asyncrest resource name {name!r} must be 1 to 64 letters, digits, '-' or '_', "
+            "starting with a letter or digit: it is a segment of /async/<name>/order/."
+        )
+    chosen = tuple(parsers) if parsers is not None else DEFAULT_PARSERS
+    if not chosen:
+        raise ImproperlyConfigured(f"asyncrest resource {name!r}: parsers= may not be empty.")
 
     def decorator(func: Callable) -> Callable:
+        this = module_level_path(func, what=f"the job of resource {name!r}")
         existing = _registry.get(name)
         if existing is not None:
-            this = f"{func.__module__}.{func.__qualname__}"
             if existing.dotted_path == this:
-                # The same module imported twice (e.g. as __main__ and by name) is not a clash.
+                # The same module imported twice under one name (a reload) is not a clash.
                 return func
             raise ImproperlyConfigured(
                 f"asyncrest resource {name!r} is registered twice: by {existing.dotted_path} and by {this}."
             )
         _registry[name] = Resource(
-            name=name, func=func, serializer=serializer, timeout=timeout, queue=queue,
+            name=name, func=func, serializer=serializer, parsers=chosen, timeout=timeout, queue=queue,
             max_attempts=max_attempts,
         )
         return func
@@ -64,9 +124,9 @@ def register(
     return decorator
 
 
-def get_resource(name: str) -> Resource | None:
+def get_resource(name: str | None) -> Resource | None:
     """Return the resource registered as `name`, or None."""
-    return _registry.get(name)
+    return _registry.get(name) if name else None
 
 
 def get_resources() -> dict[str, Resource]:

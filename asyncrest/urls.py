@@ -1,14 +1,10 @@
-"""The engine's URLs: an order path per registered resource, the generic one, and the orders."""
-import re
-
+"""The engine's URLs (`path("async/", include("asyncrest.urls"))`): an order path per resource, and the orders."""
 from django.urls import path
 
-from . import views
+from .api import views
 from .registry import get_resources
 
 app_name = "asyncrest"
-
-SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def resource_patterns() -> list:
@@ -22,7 +18,6 @@ def resource_patterns() -> list:
         path(f"{name}/order/", views.OrderCreateView.as_view(resource_name=name), {"resource": name},
              name="order-create")
         for name in sorted(get_resources())
-        if SLUG.fullmatch(name)
     ]
 
 

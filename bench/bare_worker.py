@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tagging.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demosite.settings")
 
 import django  # noqa: E402
 

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tagging.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demosite.settings")
 os.environ.setdefault("DEBUG", "1")  # a local run: no SECRET_KEY needed
 
 

@@ -61,7 +61,7 @@ print(orders.filter(status="completed").count(), orders.filter(status__in=["fail
 BARE_DELETE_CODE = """
 import sys
 from rq import Queue
-from asyncrest.queues import get_connection
+from asyncrest.broker.queues import get_connection
 queue = Queue(sys.argv[1], connection=get_connection())
 queue.delete(delete_jobs=True)
 for registry in (queue.finished_job_registry, queue.failed_job_registry):
@@ -72,7 +72,7 @@ print("deleted")
 BARE_COUNT_CODE = """
 import sys
 from rq import Queue
-from asyncrest.queues import get_connection
+from asyncrest.broker.queues import get_connection
 queue = Queue(sys.argv[1], connection=get_connection())
 print(queue.finished_job_registry.count, queue.failed_job_registry.count)
 """
@@ -80,7 +80,7 @@ print(queue.finished_job_registry.count, queue.failed_job_registry.count)
 ENQUEUE_CODE = """
 import sys
 from rq import Queue
-from asyncrest.queues import get_connection
+from asyncrest.broker.queues import get_connection
 queue = Queue(sys.argv[1], connection=get_connection())
 entries = sys.argv[3:]
 with queue.connection.pipeline() as pipe:
@@ -173,8 +173,8 @@ def main() -> None:
     parser.add_argument("--paced-rates", default="1,2",
                         help="rates of the paced runs, as multiples of the measured end-to-end rate")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--worker-class", default="asyncrest.workers.Worker",
-                        help="the stack's RQ worker class, e.g. asyncrest.workers.ForkingWorker")
+    parser.add_argument("--worker-class", default="asyncrest.worker.Worker",
+                        help="the stack's RQ worker class, e.g. asyncrest.worker.ForkingWorker")
     args = parser.parse_args()
 
     from machine import describe, describe_services

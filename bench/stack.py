@@ -83,7 +83,7 @@ class Stack:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Stack:
-        from asyncrest.redis_server import free_port
+        from asyncrest.broker.embedded import free_port
 
         # A SIGTERM (`timeout`, `kill`) must also stop the stack and remove its directory.
         self.previous_sigterm = signal.signal(signal.SIGTERM, stop_on_sigterm)
@@ -160,7 +160,7 @@ class Stack:
         done = subprocess.run(
             [sys.executable, "-c",
              "import sys, django; django.setup(); sys.argv = sys.argv[1:]; exec(sys.argv[0])", code, *args],
-            cwd=ROOT, env={**self.env, "DJANGO_SETTINGS_MODULE": "tagging.settings"},
+            cwd=ROOT, env={**self.env, "DJANGO_SETTINGS_MODULE": "demosite.settings"},
             capture_output=True, text=True, timeout=120,
         )
         if done.returncode:
@@ -270,7 +270,7 @@ class MemorySampler:
 
     Groups: "worker" (the rqworker processes, as runstack's pid file names them over time),
     "horse" (their children: the work horses of a forking worker class; none for the
-    default `asyncrest.workers.Worker`, which runs jobs in its own process) and "web" (the
+    default `asyncrest.worker.Worker`, which runs jobs in its own process) and "web" (the
     gunicorn arbiter and its workers). VmHWM is the kernel's own high-water mark of each
     process, so a peak between two samples is not missed; only growth in a work horse's
     last `interval` before it exits can be. `before_kib` is the largest VmRSS at the first

@@ -5,3 +5,11 @@ class TaggingConfig(AppConfig):
     name = "tagging"
     verbose_name = "Tech-stack tagging"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from asyncrest.signals import order_finished
+
+        from .uploads import remove_upload_on_finish
+
+        # An order's upload goes when the order ends, whatever the end.
+        order_finished.connect(remove_upload_on_finish, dispatch_uid="tagging.uploads")

@@ -16,18 +16,19 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 from itertools import islice
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from rest_framework.parsers import MultiPartParser
 
-from asyncrest import ProgressItems, fail_on_error, fan_out, register
-from asyncrest.models import Order
+from asyncrest import ProgressItems, RunningOrder, fail_on_error, fan_out, register
+from asyncrest.api.parsers import JSONParser
 
 from .models import Batch, Log, RejectedRow, Tag
+from .parsers import CSVParser
 from .serializers import TaggingOrderSerializer, max_entry_length
 from .taggers import TAG_TYPE, BaseTagger, Usage, get_tagger
-from .uploads import read_rows
+from .uploads import read_rows, upload_path
 
 logger = logging.getLogger("tagging.jobs")
 
@@ -38,8 +39,8 @@ PART_SIZE = 1000
 MAX_PARTS = 256
 
 
-@register("tagging", serializer=TaggingOrderSerializer, timeout=600)
-def tag_logs(order):
+@register("tagging", serializer=TaggingOrderSerializer, parsers=[JSONParser, MultiPartParser, CSVParser], timeout=600)
+def tag_logs(order: RunningOrder):
     """Tag the order's entry (returns its Log), or store its entries and fan out (returns a FanOut)."""
     data = order.input
     timestamp = parse_datetime(data["timestamp"]) if data.get("timestamp") else order.created_at
@@ -52,14 +53,14 @@ def tag_logs(order):
                         store_tagged(order, chunk, tagger, timestamp)
             finally:
                 tagger.close()
-        return Log.objects.get(order=order, position=0)
+        return Log.objects.get(order_id=order.id, position=0)
 
     filename = data.get("csv", {}).get("filename", "")
-    batch, _ = Batch.objects.get_or_create(order=order, defaults={"owner": order.owner, "filename": filename})
+    batch, _ = Batch.objects.get_or_create(order_id=order.id, defaults={"owner_id": order.owner_id, "filename": filename})
     if "csv" in data:
         rows = (
             (row.line, row.entry, row.timestamp)
-            for row in read_rows(data["_path"], data["csv"]["layout"])
+            for row in read_rows(upload_path(order.id), data["csv"]["layout"])
         )
         message = "Reading the CSV file"
     else:
@@ -79,21 +80,13 @@ def tag_logs(order):
     )
 
 
-class StoringProgress(ProgressItems):
-    """The progress of storing a batch's rows, told in the order's message alone.
-
-    A batch order's `processed`, `total` and `progress` count the tagging that follows, so
-    that they only ever go up: while rows are stored they stay at 0 of an unknown total.
-    """
-
-    def report(self) -> bool:
-        return self.order.report_progress(0, None, f"{self.message}: {self.processed:,} rows read")
-
-
-def store_rows(order, batch: Batch, rows: Iterable[tuple], default_timestamp: datetime, *, message) -> int:
+def store_rows(order: RunningOrder, batch: Batch, rows: Iterable[tuple], default_timestamp: datetime, *, message) -> int:
     """Store usable rows as logs at positions 0.. and unusable ones as rejected rows; return the logs' count."""
     position = 0
-    progress = StoringProgress(order, chunked(rows, STORE_CHUNK), weight=len, message=message)
+    # A batch order's processed/total/progress count the tagging that follows, so that they
+    # only ever go up: while rows are stored, the message alone counts them.
+    progress = ProgressItems(order, chunked(rows, STORE_CHUNK), weight=len, message=message,
+                             indeterminate=True, unit="rows read")
     with progress as chunks:
         for chunk in chunks:
             logs, rejected = [], []
@@ -169,17 +162,15 @@ def tag_part(order, part) -> None:
                 logger.info("order %s part %s tagging usage: %s", order.pk, part.index, totals)
 
 
-def finish_batch(order) -> Batch:
-    """Count the batch's results once every part is done, and drop the stored upload."""
-    batch = Batch.objects.get(order=order)
+def finish_batch(order: RunningOrder) -> Batch:
+    """Count the batch's results once every part is done (the upload goes when the order ends)."""
+    batch = Batch.objects.get(order_id=order.id)
     logs = Log.objects.filter(batch=batch)
     batch.failed = logs.exclude(error="").count()
     batch.tagged = logs.count() - batch.failed
     batch.rejected = batch.rejected_rows.count()
     batch.rows = batch.tagged + batch.failed + batch.rejected
     batch.save(update_fields=["failed", "tagged", "rejected", "rows"])
-    if order.input.get("_path"):
-        default_storage.delete(order.input["_path"])
     return batch
 
 
@@ -190,14 +181,14 @@ def chunked(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def record_usage(order, usage: Usage) -> dict[str, int]:
+def record_usage(order: RunningOrder, usage: Usage) -> dict[str, int]:
     """Add what a `tag()` call spent to the order's usage and return it; nothing to add, no write."""
     counts = {
         "requests": usage.requests, "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens, **usage.extra,
     }
     counts = {name: value for name, value in counts.items() if value}
-    Order.objects.add_usage(order.pk, counts)
+    order.add_usage(counts)
     return counts
 
 

@@ -51,7 +51,7 @@ class TagCountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
-#: The tagging order's request bodies (see asyncrest.schema.OrderCreateSchema).
+#: The tagging order's request bodies (see asyncrest.api.schema.OrderCreateSchema).
 ORDER_REQUEST = {
     "application/json": OpenApiRequest(
         PolymorphicProxySerializer(

@@ -5,10 +5,10 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from asyncrest.exceptions import PayloadTooLarge
+from asyncrest.api.exceptions import PayloadTooLarge
 
 from .models import Batch, Log, Tag
-from .uploads import UploadError, store_upload
+from .uploads import UploadError, check_upload, delete_upload, save_upload
 
 MAX_ENTRY_LENGTH = 10_000
 MAX_ENTRIES = 10_000
@@ -39,15 +39,19 @@ class TaggingOrderSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(required=False, help_text="When the work was done (ISO 8601).")
 
     def validate_file(self, value) -> dict:
-        """Store the upload, refusing a file that is empty, not UTF-8, headless or too large."""
+        """Check the upload, refusing a file that is empty, not UTF-8, headless or too large.
+
+        Nothing is stored yet: that waits until the order is accepted (`prepare_order`).
+        """
         try:
-            stored = store_upload(value)
+            checked = check_upload(value)
         except UploadError as exc:
             if exc.status == 413:
                 raise PayloadTooLarge(str(exc)) from exc
             raise serializers.ValidationError(str(exc)) from exc
-        stored["filename"] = getattr(value, "name", "")[:200]
-        return stored
+        checked["filename"] = getattr(value, "name", "")[:200]
+        self._upload = value
+        return checked
 
     def validate_entry(self, value: str) -> str:
         if len(value) > max_entry_length():
@@ -80,15 +84,22 @@ class TaggingOrderSerializer(serializers.Serializer):
         return attrs
 
     def order_input(self) -> dict:
-        """Return the order's input; a file is referred to by its stored path and digest."""
+        """Return the order's input; a file is described by its size, digest and layout."""
         data = dict(self.validated_data)
-        stored = data.pop("file", None)
-        if stored is not None:
-            # "_path" differs for every upload of the same file, so it is kept out of the
-            # Idempotency-Key fingerprint (keys starting with "_" are).
-            data["_path"] = stored.pop("path")
-            data["csv"] = stored
+        checked = data.pop("file", None)
+        if checked is not None:
+            data["csv"] = checked
         return data
+
+    def prepare_order(self, order) -> None:
+        """Store the upload of the accepted order under its id, for the job to read."""
+        upload = getattr(self, "_upload", None)
+        if upload is not None:
+            save_upload(upload, order.pk)
+
+    def discard_order(self, order) -> None:
+        """Remove what `prepare_order` stored: the order could not be placed after all."""
+        delete_upload(order.pk)
 
 
 class TagSerializer(serializers.ModelSerializer):

@@ -1,8 +1,11 @@
-"""CSV uploads of log entries: checked at the door, stored on disk, read back row by row.
+"""CSV uploads of log entries: checked at the door, stored once accepted, read back row by row.
 
 The door checks what makes a whole file unusable (empty, not UTF-8, no `entry` column,
 too large) and answers 400/413 naming the problem and the line. Problems of single rows
 (an empty or overlong entry, a bad timestamp) are the job's to record per row.
+
+An upload is stored only once its order is accepted, under the order's id, and removed
+when the order ends, whatever the end: a refused request leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -10,12 +13,9 @@ import codecs
 import csv
 import hashlib
 import io
-import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.core.files import File
 from django.core.files.storage import default_storage
 
 CHUNK = 64 * 1024
@@ -57,42 +57,62 @@ def max_upload_size() -> int:
     return conf.get("MAX_UPLOAD_SIZE")
 
 
-def store_upload(source) -> dict:
-    """Copy the uploaded file `source` to storage, checking size and UTF-8 on the way.
+def upload_path(order_id) -> str:
+    """Where the upload of order `order_id` is stored (in the default storage)."""
+    return f"uploads/{order_id}.csv"
 
-    Returns what the job needs to read it back: `path`, `size`, `sha256` and `layout`.
-    The file is checked in 64 KiB chunks into a temporary file, then saved to the default
-    storage (a shared volume or an object store, so any worker can read it): a 50 MB
-    upload never sits in memory.
+
+def check_upload(source) -> dict:
+    """Check the uploaded file `source` for size, UTF-8 and a header with an `entry` column.
+
+    Returns what the job needs to read it: `size`, `sha256` and `layout`. The file is read
+    in 64 KiB chunks: a 50 MB upload never sits in memory.
     """
     limit = max_upload_size()
     digest, size, newlines = hashlib.sha256(), 0, 0
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     head = io.BytesIO()  # the first 64 KiB, to find the layout in
     source.seek(0)
-    with tempfile.TemporaryFile() as copy:
-        while chunk := source.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise UploadError(f"The file is larger than the limit of {limit:,} bytes.", status=413)
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                line = newlines + chunk[: exc.start].count(b"\n") + 1
-                raise UploadError(f"Line {line} is not valid UTF-8 (byte {exc.object[exc.start]:#04x}).") from exc
-            newlines += chunk.count(b"\n")
-            digest.update(chunk)
-            copy.write(chunk)
-            if head.tell() < SNIFF_BYTES:
-                head.write(chunk[: SNIFF_BYTES - head.tell()])
+    while chunk := source.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise UploadError(f"The file is larger than the limit of {limit:,} bytes.", status=413)
         try:
-            decoder.decode(b"", final=True)
+            decoder.decode(chunk)
         except UnicodeDecodeError as exc:
-            raise UploadError(f"Line {newlines + 1} ends in the middle of a UTF-8 character.") from exc
-        layout = find_layout(head.getvalue().decode("utf-8-sig", errors="ignore"))
-        copy.seek(0)
-        path = default_storage.save(f"uploads/{uuid.uuid4().hex}.csv", File(copy))
-    return {"path": path, "size": size, "sha256": digest.hexdigest(), "layout": layout_to_dict(layout)}
+            line = newlines + chunk[: exc.start].count(b"\n") + 1
+            raise UploadError(f"Line {line} is not valid UTF-8 (byte {exc.object[exc.start]:#04x}).") from exc
+        newlines += chunk.count(b"\n")
+        digest.update(chunk)
+        if head.tell() < SNIFF_BYTES:
+            head.write(chunk[: SNIFF_BYTES - head.tell()])
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise UploadError(f"Line {newlines + 1} ends in the middle of a UTF-8 character.") from exc
+    layout = find_layout(head.getvalue().decode("utf-8-sig", errors="ignore"))
+    source.seek(0)
+    return {"size": size, "sha256": digest.hexdigest(), "layout": layout_to_dict(layout)}
+
+
+def save_upload(source, order_id) -> str:
+    """Store the checked upload `source` as order `order_id`'s (any worker reads it from there)."""
+    source.seek(0)
+    path = upload_path(order_id)
+    default_storage.delete(path)  # a re-placed order id: never keep another file's rows
+    return default_storage.save(path, source)
+
+
+def delete_upload(order_id) -> None:
+    """Remove order `order_id`'s stored upload, if it has one."""
+    path = upload_path(order_id)
+    if default_storage.exists(path):
+        default_storage.delete(path)
+
+
+def remove_upload_on_finish(sender, order_id, **kwargs) -> None:
+    """Remove a finished order's upload (a receiver of asyncrest's `order_finished`)."""
+    delete_upload(order_id)
 
 
 def find_layout(head: str) -> Layout:

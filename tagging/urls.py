@@ -1,32 +1,14 @@
-"""The site's URLs: the demo page at /, the engine under /async/, tagging results under /tagging/, docs under /api/."""
-from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-
-from asyncrest.views import HealthView
+"""The tagging app's results: logs, batches, their CSV export and tag counts (include under /tagging/)."""
+from django.urls import path
 
 from . import views
-from .demo import DemoView
 
-tagging_patterns = [
+app_name = "tagging"
+
+urlpatterns = [
     path("logs/", views.LogList.as_view(), name="log-list"),
     path("logs/<int:pk>/", views.LogDetail.as_view(), name="log-detail"),
     path("batches/<uuid:pk>/", views.BatchDetail.as_view(), name="batch-detail"),
     path("batches/<uuid:pk>/export.csv", views.BatchExport.as_view(), name="batch-export"),
     path("tags/", views.TagCounts.as_view(), name="tag-list"),
 ]
-
-urlpatterns = [
-    path("", DemoView.as_view(), name="demo"),
-    path("async/", include("asyncrest.urls")),
-    path("healthz/", HealthView.as_view(), name="healthz"),
-    path("tagging/", include((tagging_patterns, "tagging"))),
-    path("admin/", admin.site.urls),
-    path("api-auth/", include("rest_framework.urls")),
-    path("django-rq/", include("django_rq.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-]
-
-# A URL under the API's paths that matches nothing (e.g. `/async/orders/not-a-uuid/`): JSON, not a page.
-handler404 = "tagging.views.not_found"

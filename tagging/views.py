@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 from django.db.models import Count
-from django.http import JsonResponse, StreamingHttpResponse
-from django.views import defaults
+from django.http import StreamingHttpResponse
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -128,14 +127,3 @@ def spreadsheet_safe(value: str) -> str:
     if value and value[0] in "=+-@\t\r":
         return "'" + value
     return value
-
-
-#: Where the API lives: a URL there that matches no pattern is a JSON 404, as DRF's own are.
-API_PATH_PREFIXES = ("/async/", "/tagging/", "/healthz/")
-
-
-def not_found(request, exception):
-    """The site's 404 (handler404): JSON under the API's paths, Django's page elsewhere."""
-    if request.path_info.startswith(API_PATH_PREFIXES):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)

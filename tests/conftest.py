@@ -15,7 +15,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from asyncrest.redis_server import EmbeddedRedis
+from asyncrest.broker.embedded import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ class WorkerProcess:
 
     def __init__(
         self, redis_url: str, log_path: Path, queue: str | None = None, extra_env: dict | None = None,
-        worker_class: str = "asyncrest.workers.Worker",
+        worker_class: str = "asyncrest.worker.Worker",
     ):
         self.worker_class = worker_class
         self.redis_url = redis_url

@@ -6,8 +6,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "asyncrest-tests-only-not-a-secret")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
-from tagging.settings import *  # noqa: F401,F403
-from tagging.settings import ASYNCREST, DATABASES, INSTALLED_APPS, REDIS_URL, VAR_DIR
+from demosite.settings import *  # noqa: F401,F403
+from demosite.settings import ASYNCREST, DATABASES, INSTALLED_APPS, REDIS_URL, SQLITE, VAR_DIR
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests"]
 
@@ -34,7 +34,7 @@ ASYNCREST = {
     "RECONCILE_INTERVAL": float(os.environ.get("ASYNCREST_TEST_RECONCILE_INTERVAL", 3600)),
 }
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if SQLITE:
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 # A worker process started by the tests opens the test database, not the real one.
 if os.environ.get("ASYNCREST_TEST_DB_NAME"):

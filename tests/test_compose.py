@@ -63,10 +63,10 @@ def app_environment(service: str, shell: dict) -> dict[str, str]:
 
 
 def site_settings(monkeypatch, tmp_path, env: dict) -> tuple[dict, set[str]]:
-    """Run tagging/settings.py in a fresh namespace with exactly `env`; return its settings and what it read."""
+    """Run demosite/settings.py in a fresh namespace with exactly `env`; return its settings and what it read."""
     environ = RecordingEnviron({**env, "ASYNCREST_VAR_DIR": str(tmp_path)})
     monkeypatch.setattr(os, "environ", environ)
-    values = runpy.run_path(str(ROOT / "tagging" / "settings.py"))
+    values = runpy.run_path(str(ROOT / "demosite" / "settings.py"))
     return values, environ.read
 
 
@@ -122,7 +122,7 @@ def test_the_web_server_runs_the_settings_wsgi_application_on_the_published_port
     assert f"{module}.{attribute}" == settings.WSGI_APPLICATION
     assert gunicorn[gunicorn.index("--bind") + 1] == "0.0.0.0:8000"
     assert SERVICES["web"]["ports"] == ["8000:8000"]
-    assert re.search(r'CMD \["gunicorn", "tagging\.wsgi:application"', DOCKERFILE)
+    assert re.search(r'CMD \["gunicorn", "demosite\.wsgi:application"', DOCKERFILE)
 
 
 def test_the_web_servers_processes_come_from_web_concurrency():
@@ -189,6 +189,6 @@ def test_web_and_workers_share_the_uploads_volume_at_media_root(monkeypatch, tmp
 def test_the_worker_class_can_be_chosen_by_environment(monkeypatch, tmp_path):
     values, _ = site_settings(monkeypatch, tmp_path, {"DEBUG": "1"})
     assert "WORKER_CLASS" not in values["ASYNCREST"], "unset: asyncrest's default"
-    forking = "asyncrest.workers.ForkingWorker"
+    forking = "asyncrest.worker.ForkingWorker"
     values, _ = site_settings(monkeypatch, tmp_path, {"DEBUG": "1", "ASYNCREST_WORKER_CLASS": forking})
     assert values["ASYNCREST"]["WORKER_CLASS"] == forking

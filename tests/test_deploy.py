@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def manage(*args, **env):
     clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
              and not k.startswith("SECURE_")}
-    clean.update(DJANGO_SETTINGS_MODULE="tagging.settings", **env)
+    clean.update(DJANGO_SETTINGS_MODULE="demosite.settings", **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True)
 
 

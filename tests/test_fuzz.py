@@ -22,7 +22,9 @@ import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils import timezone
-from hypothesis import HealthCheck, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -86,7 +88,7 @@ def flatmap_query(context, query):
 @pytest.fixture
 def alice(transactional_db, redis_url, user, settings, tmp_path):
     """Alice's token, with an order in each status, a batch and a log; orders go to a queue of their own."""
-    from asyncrest.queues import get_queue
+    from asyncrest.broker.queues import get_queue
 
     queue = f"fuzz-{os.getpid()}"
     settings.RQ_QUEUES = {**settings.RQ_QUEUES, queue: {"URL": redis_url, "DEFAULT_TIMEOUT": 60}}

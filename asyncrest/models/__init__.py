@@ -1,6 +1,9 @@
-"""asyncrest's models: the Order, and the Parts a fanned-out order is split into."""
+"""asyncrest's models: the Order, the Parts a fanned-out order is split into, and webhook Deliveries.
+
+Rows are read here; every write that moves an order or a part is `asyncrest.lifecycle`'s.
+"""
 from .orders import FINISHED, PENDING, Order, OrderQuerySet, Status
-from .parts import FANOUT_LEASE, Part, PartQuerySet
+from .parts import FANOUT_LEASE, Part
 from .webhooks import Delivery
 
-__all__ = ["Delivery", "FANOUT_LEASE", "FINISHED", "PENDING", "Order", "OrderQuerySet", "Part", "PartQuerySet", "Status"]
+__all__ = ["Delivery", "FANOUT_LEASE", "FINISHED", "PENDING", "Order", "OrderQuerySet", "Part", "Status"]

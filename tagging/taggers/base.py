@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from asyncrest.errors import JobError
+from asyncrest import JobError
 
 TAG_TYPE = "tech-stack"
 

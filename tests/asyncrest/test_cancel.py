@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from asyncrest import lifecycle
+from asyncrest.broker.queues import get_queue
 from asyncrest.models import Order
-from asyncrest.queues import get_queue
-from asyncrest.reconciler import reconcile
+from asyncrest.worker.reconciler import reconcile
 from tests.conftest import wait_for_order
 
 
@@ -60,10 +61,10 @@ def test_running_order_stops_at_its_next_progress_step(api):
 @pytest.mark.parametrize("finish", ["completed", "failed", "cancelled"])
 def test_finished_order_is_409(api, finish):
     order_id = place(api).json()["id"]
-    Order.objects.claim(order_id, "lease-1")
-    {"completed": lambda: Order.objects.complete(order_id, "/x/"),
-     "failed": lambda: Order.objects.fail(order_id, "boom", "Boom."),
-     "cancelled": lambda: Order.objects.cancel(order_id)}[finish]()
+    lifecycle.claim(order_id, "lease-1")
+    {"completed": lambda: lifecycle.complete(order_id, "/x/"),
+     "failed": lambda: lifecycle.fail(order_id, "boom", "Boom."),
+     "cancelled": lambda: lifecycle.cancel(order_id)}[finish]()
     response = api.delete(f"/async/orders/{order_id}/")
     assert response.status_code == 409
     assert finish in response.json()["detail"]
@@ -73,12 +74,12 @@ def test_finished_order_is_409(api, finish):
 @pytest.mark.django_db
 def test_order_waiting_for_a_retry_is_cancelled_at_once(api):
     order_id = place(api).json()["id"]
-    Order.objects.claim(order_id, "lease-1")
-    Order.objects.release(order_id, "lease-1", "Retrying")
+    lifecycle.claim(order_id, "lease-1")
+    lifecycle.release(order_id, "lease-1", "Retrying")
     response = api.delete(f"/async/orders/{order_id}/")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
-    assert not Order.objects.claim(order_id, "lease-2")
+    assert not lifecycle.claim(order_id, "lease-2")
 
 
 @pytest.mark.django_db
@@ -91,7 +92,7 @@ def test_cancelling_someone_elses_order_is_404(api, other_api):
 @pytest.mark.django_db
 def test_cancel_requested_on_a_lost_worker_ends_cancelled(api):
     order_id = place(api).json()["id"]
-    Order.objects.claim(order_id, "lease-1")
+    lifecycle.claim(order_id, "lease-1")
     assert api.delete(f"/async/orders/{order_id}/").status_code == 202
     Order.objects.filter(pk=order_id).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
     assert reconcile().cancelled == 1

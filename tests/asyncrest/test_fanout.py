@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from asyncrest.fanout import FanOut, start_parts
 from asyncrest.models import Order, Part
+from asyncrest.worker.context import RunningOrder
+from asyncrest.worker.fanout import FanOut, start_parts
 from tests.asyncrest.test_faults import Fault, order_id, wait_until
 from tests.conftest import WorkerProcess, wait_for_order
 
@@ -72,7 +73,7 @@ def test_cancelling_a_fanned_out_order_stops_its_parts(api, worker):
 def test_a_part_whose_horse_is_killed_is_retried(api, tmp_path, settings):
     fault = Fault(tmp_path, settings)
     try:
-        worker = fault.start_worker("asyncrest.workers.ForkingWorker")
+        worker = fault.start_worker("asyncrest.worker.ForkingWorker")
         location = api.post("/async/tests-fanout/order/", {"parts": 2, "size": 40, "delay": 0.05}, format="json")[
             "Location"
         ]
@@ -91,5 +92,5 @@ def test_starting_parts_twice_stores_each_part_once(user):
     fan = FanOut(part="tests.jobs.fanned_part", then="tests.jobs.fanned_done", inputs=({}, {}), totals=(1, 1))
     for lease in ("lease-1", "lease-2"):
         Order.objects.filter(pk=order.pk).update(status="running", lease=lease)
-        start_parts(order, lease, fan)
+        start_parts(RunningOrder.from_row(Order.objects.get(pk=order.pk), lease), fan)
     assert Part.objects.filter(order=order).count() == 2

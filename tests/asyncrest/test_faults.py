@@ -12,15 +12,15 @@ import uuid
 import pytest
 import redis
 
+from asyncrest.broker.embedded import EmbeddedRedis
 from asyncrest.models import Order, Part
-from asyncrest.redis_server import EmbeddedRedis
 from tagging.models import Log, Tag
 from tagging.taggers.keywords import KeywordTagger
 from tests.conftest import WorkerProcess, wait_for_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FORKING = "asyncrest.workers.ForkingWorker"
+FORKING = "asyncrest.worker.ForkingWorker"
 
 ENTRIES = [
     f"{i}: " + text
@@ -48,7 +48,7 @@ class Fault:
         settings.ASYNCREST = {**settings.ASYNCREST, "QUEUE": self.queue}
         self.workers: list[WorkerProcess] = []
 
-    def start_worker(self, worker_class: str = "asyncrest.workers.Worker", **extra_env) -> WorkerProcess:
+    def start_worker(self, worker_class: str = "asyncrest.worker.Worker", **extra_env) -> WorkerProcess:
         env = {"ASYNCREST_TEST_RECONCILE_INTERVAL": "1", **extra_env}
         log = self.tmp_path / f"worker-{len(self.workers)}.log"
         worker = WorkerProcess(self.redis.url, log, queue=self.queue, extra_env=env, worker_class=worker_class).start()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from asyncrest import lifecycle
 from asyncrest.models import Order
 
 BODY = {"items": 2, "delay": 0.01}
@@ -22,8 +23,8 @@ def test_a_replay_of_a_finished_order_is_still_202_with_the_orders_location(api)
     # Only `Prefer: wait` turns POST's answer into the status monitor's (201 with the result).
     first = place(api)
     order_id = first.json()["id"]
-    Order.objects.claim(order_id, "lease")
-    Order.objects.complete(order_id, "/tests/results/1/", lease="lease")
+    lifecycle.claim(order_id, "lease")
+    lifecycle.complete(order_id, "/tests/results/1/", lease="lease")
     again = place(api)
     assert again.status_code == 202 and again["Location"] == first["Location"]
     assert again.json()["status"] == "completed" and again["Idempotent-Replayed"] == "true"

@@ -7,8 +7,9 @@ import pytest
 import requests
 from rest_framework.authtoken.models import Token
 
-from asyncrest.events import channel
-from asyncrest.longpoll import parse_prefer, requested_wait
+from asyncrest import lifecycle
+from asyncrest.api.longpoll import parse_prefer, requested_wait
+from asyncrest.broker.pubsub import channel
 from asyncrest.models import Order
 
 
@@ -49,9 +50,9 @@ def make_order(user, status="queued", **fields) -> Order:
     """An order that no worker will pick up: the tests move it themselves."""
     order = Order.objects.create(owner=user, resource="tests-sleep", input={"items": 10}, total=10, **fields)
     if status != "queued":
-        Order.objects.claim(order.pk, "lease-1")
+        lifecycle.claim(order.pk, "lease-1")
     if status == "completed":
-        Order.objects.complete(order.pk, "/tests/results/1/")
+        lifecycle.complete(order.pk, "/tests/results/1/")
     return order
 
 
@@ -64,7 +65,7 @@ class TestETags:
         assert first.status_code == 202
         assert first["ETag"].startswith('W/"') and first["ETag"] == api.get(url)["ETag"]
 
-        Order.objects.report_progress(order.pk, 3, 10, "Sleeping", lease="lease-1")
+        lifecycle.report_progress(order.pk, 3, 10, "Sleeping", lease="lease-1")
         second = api.get(url)
         assert second.status_code == 202 and second.json()["processed"] == 3
         assert second["ETag"] != first["ETag"]
@@ -86,7 +87,7 @@ class TestETags:
         order = make_order(user, "running")
         url = f"/async/orders/{order.pk}/"
         old = api.get(url)["ETag"]
-        Order.objects.report_progress(order.pk, 4, 10, lease="lease-1")
+        lifecycle.report_progress(order.pk, 4, 10, lease="lease-1")
         response = api.get(url, HTTP_IF_NONE_MATCH=old)
         assert response.status_code == 202 and response.json()["processed"] == 4
 
@@ -174,7 +175,7 @@ def test_waiting_get_returns_within_one_second_of_a_progress_change(served, user
     time.sleep(0.3)  # the request is now waiting, not still reading the order
     assert poll.is_alive(), "nothing changed, so the request must still be waiting"
 
-    assert Order.objects.report_progress(order.pk, 6, 10, "Sleeping", lease="lease-1")
+    assert lifecycle.report_progress(order.pk, 6, 10, "Sleeping", lease="lease-1")
     changed_at = time.monotonic()
     poll.join(10)
     assert not poll.is_alive()
@@ -191,7 +192,7 @@ def test_waiting_get_returns_within_one_second_of_completion(served, user):
     poll.start()
     wait_until_subscribed(redis_client, order)
     time.sleep(0.3)
-    assert Order.objects.complete(order.pk, "/tests/results/7/", lease="lease-1")
+    assert lifecycle.complete(order.pk, "/tests/results/7/", lease="lease-1")
     changed_at = time.monotonic()
     poll.join(10)
     assert poll.answered_at - changed_at < 1.0
@@ -218,7 +219,7 @@ def test_heartbeats_do_not_end_a_long_poll(served, user):
     poll = LongPoll(f"{base}/async/orders/{order.pk}/", token, wait=2)
     poll.start()
     wait_until_subscribed(redis_client, order)
-    Order.objects.heartbeat(order.pk, "lease-1")
+    lifecycle.heartbeat(order.pk, "lease-1")
     poll.join(10)
     assert poll.elapsed() >= 2.0, "a heartbeat is no change the client can see"
 
@@ -241,7 +242,7 @@ def test_with_an_old_etag_a_long_poll_answers_at_once(served, user):
     order = make_order(user, "running")
     url = f"{base}/async/orders/{order.pk}/"
     etag = requests.get(url, headers={"Authorization": f"Token {token}"}, timeout=10).headers["ETag"]
-    Order.objects.report_progress(order.pk, 2, 10, lease="lease-1")
+    lifecycle.report_progress(order.pk, 2, 10, lease="lease-1")
     poll = LongPoll(url, token, wait=20, **{"If-None-Match": etag})
     poll.run()
     assert poll.elapsed() < 5

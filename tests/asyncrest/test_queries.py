@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from asyncrest import lifecycle
 from asyncrest.models import Order
 from tagging.models import Batch, Log, Tag
 
@@ -25,8 +26,8 @@ def count_queries(call) -> int:
 def make_orders(user, n):
     for _ in range(n):
         order = Order.objects.create(owner=user, resource="tests-sleep", input={"items": 1})
-        Order.objects.claim(order.pk, "lease")
-        Order.objects.complete(order.pk, "/x/")
+        lifecycle.claim(order.pk, "lease")
+        lifecycle.complete(order.pk, "/x/")
     return order
 
 

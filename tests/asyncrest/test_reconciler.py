@@ -6,9 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from asyncrest import lifecycle
+from asyncrest.broker.queues import get_queue
 from asyncrest.models import Order
-from asyncrest.queues import get_queue
-from asyncrest.reconciler import LOCK_KEY, reconcile, reconcile_if_due
+from asyncrest.worker.reconciler import LOCK_KEY, reconcile, reconcile_if_due
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def make_order(user, resource="tests-sleep", **fields):
 
 def test_running_order_past_its_timeout_fails_with_timeout(user, queue):
     order = make_order(user)
-    Order.objects.claim(order.pk, "lease-1")
+    lifecycle.claim(order.pk, "lease-1")
     Order.objects.filter(pk=order.pk).update(started_at=timezone.now() - timedelta(seconds=60 + 5))
     assert reconcile().timed_out == 1
     order.refresh_from_db()
@@ -40,14 +41,14 @@ def test_running_order_past_its_timeout_fails_with_timeout(user, queue):
 
 def test_running_order_within_its_timeout_is_left_alone(user, queue):
     order = make_order(user)
-    Order.objects.claim(order.pk, "lease-1")
+    lifecycle.claim(order.pk, "lease-1")
     assert not reconcile().changed
     assert Order.objects.get(pk=order.pk).status == "running"
 
 
 def test_lost_order_is_handed_back_and_redelivered_after_its_backoff(user, queue):
     order = make_order(user)
-    Order.objects.claim(order.pk, "lease-1")
+    lifecycle.claim(order.pk, "lease-1")
     Order.objects.filter(pk=order.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=10))
     assert reconcile().retried == 1
     order.refresh_from_db()

@@ -6,7 +6,11 @@ import sys
 import pytest
 import redis
 
-from asyncrest.redis_server import EmbeddedRedis, EmbeddedRedisError, find_redis_server
+from asyncrest.broker.embedded import (
+    EmbeddedRedis,
+    EmbeddedRedisError,
+    find_redis_server,
+)
 
 
 @pytest.fixture

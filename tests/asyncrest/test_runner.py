@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from asyncrest import lifecycle
 from asyncrest.models import Order
 from tests.conftest import wait_for_order
 
@@ -73,7 +74,7 @@ def test_cancelled_running_order_stops_at_next_progress_step(api):
     location = api.post("/async/tests-sleep/order/", {"items": 200, "delay": 0.05}, format="json")["Location"]
     wait_for_order(api, location, until=("running",))
     order_id = location.rstrip("/").rsplit("/", 1)[1]
-    assert Order.objects.cancel(order_id)
+    assert lifecycle.cancel(order_id)
     time.sleep(0.5)
     order = Order.objects.get(pk=order_id)
     frozen = order.processed

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from asyncrest.redis_server import EmbeddedRedisError, find_redis_server, free_port
+from asyncrest.broker.embedded import EmbeddedRedisError, find_redis_server, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 # Variables that would point the stack at another Redis, database, tagger or settings module.

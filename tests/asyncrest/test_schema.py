@@ -137,13 +137,13 @@ def test_swagger_ui_is_served_by_the_site_without_any_cdn(client):
         asset.close()
 
 
+def late(order):
+    return "/late/"
+
+
 def test_the_generic_order_path_still_serves_late_resources_and_refuses_unknown_ones(api):
     assert api.post("/async/no-such-resource/order/", {}, format="json").status_code == 404
-
-    @register("tests-late")
-    def late(order):
-        return "/late/"
-
+    register("tests-late")(late)
     try:
         assert api.post("/async/tests-late/order/", {}, format="json").status_code == 202
     finally:

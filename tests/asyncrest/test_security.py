@@ -1,11 +1,11 @@
 """Access and limits: every endpoint is its owner's, placing orders is throttled."""
-import uuid
 
 import pytest
 from rest_framework.test import APIClient
 
 from asyncrest.models import Order
-from tagging.jobs import tag_logs
+from asyncrest.testing import place_order, run_order_now
+from tagging.models import Batch, Log
 
 pytestmark = pytest.mark.django_db
 
@@ -13,12 +13,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def alices(user):
     """An order of alice's, finished, with its log, batch and export."""
-    order = Order.objects.create(owner=user, resource="tagging", input={"entry": "Django on Kubernetes"})
-    Order.objects.claim(order.pk, "lease-1")
-    order.refresh_from_db()
-    log = tag_logs(order)
-    Order.objects.complete(order.pk, log.get_absolute_url())
-    from tagging.models import Batch
+    order = run_order_now(place_order(user, "tagging", {"entry": "Django on Kubernetes"}))
+    log = Log.objects.get(order=order)
+    assert order.resource_url == log.get_absolute_url()
 
     batch = Batch.objects.create(owner=user)
     log.batch = batch

@@ -4,8 +4,9 @@ from django.test import override_settings
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 
+from asyncrest import lifecycle
+from asyncrest.api.serializers import OrderSerializer
 from asyncrest.models import Order
-from asyncrest.serializers import OrderSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -14,16 +15,16 @@ def orders_in_every_state(user) -> list[Order]:
     queued = Order.objects.create(owner=user, resource="tests-sleep", input={"items": 1})
 
     running = Order.objects.create(owner=user, resource="tests-sleep")
-    Order.objects.claim(running.pk, "lease-1")
-    Order.objects.report_progress(running.pk, 3, 7, "working", lease="lease-1")
+    lifecycle.claim(running.pk, "lease-1")
+    lifecycle.report_progress(running.pk, 3, 7, "working", lease="lease-1")
 
     completed = Order.objects.create(owner=user, resource="tests-sleep")
-    Order.objects.claim(completed.pk, "lease-2")
-    Order.objects.complete(completed.pk, "/tagging/logs/1/")
+    lifecycle.claim(completed.pk, "lease-2")
+    lifecycle.complete(completed.pk, "/tagging/logs/1/")
 
     failed = Order.objects.create(owner=user, resource="tests-sleep")
-    Order.objects.claim(failed.pk, "lease-3")
-    Order.objects.fail(failed.pk, "bad_input", "The entry is empty — nothing to tag.")
+    lifecycle.claim(failed.pk, "lease-3")
+    lifecycle.fail(failed.pk, "bad_input", "The entry is empty — nothing to tag.")
 
     cancelled = Order.objects.create(owner=user, resource="tests-sleep")
     Order.objects.filter(pk=cancelled.pk).update(status="cancelled")

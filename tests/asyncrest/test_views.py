@@ -4,6 +4,7 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
+from asyncrest import lifecycle
 from asyncrest.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,65 @@ def test_unsupported_media_type_is_415(api):
     assert "application/xml" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"items\n1\n", "text/csv"), (b"items=1", "application/x-www-form-urlencoded"), (b"--x--", "multipart/form-data; boundary=x")],
+)
+def test_a_json_only_resource_refuses_every_other_media_type_with_415(api, body, content_type):
+    # tests-sleep registers no parsers: JSON alone, whatever parsers the site lists.
+    response = api.post("/async/tests-sleep/order/", body, content_type=content_type)
+    assert response.status_code == 415, response.content
+    assert content_type.split(";")[0] in response.json()["detail"]
+
+
+def test_a_resource_takes_the_media_types_it_registered(api, user):
+    # The tagging resource registers JSON, multipart and text/csv.
+    assert api.post("/async/tagging/order/", b"entry\nDjango\n", content_type="text/csv").status_code == 202
+    assert api.post("/async/tagging/order/", b"entry=Django", content_type="application/x-www-form-urlencoded"
+                    ).status_code == 415
+
+
+def test_the_engine_views_carry_their_own_http_rules():
+    """Whatever the host's REST_FRAMEWORK says: authentication required, own pagination and error handler."""
+    from rest_framework.permissions import IsAuthenticated
+
+    from asyncrest.api.exceptions import exception_handler
+    from asyncrest.api.pagination import OrderPagination
+    from asyncrest.api.views import OrderCreateView, OrderDetailView, OrderListView
+
+    for view in (OrderCreateView, OrderDetailView, OrderListView):
+        assert view.permission_classes == [IsAuthenticated]
+        assert view().get_exception_handler() is exception_handler
+    assert OrderListView.pagination_class is OrderPagination
+
+
+def test_the_order_list_is_paginated_by_the_engine(api, settings):
+    settings.ASYNCREST = {**settings.ASYNCREST, "PAGE_SIZE": 2}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": None, "DEFAULT_PAGINATION_CLASS": None}
+    ids = [place(api).json()["id"] for _ in range(3)]
+    first = api.get("/async/orders/").json()
+    assert (first["count"], [o["id"] for o in first["results"]]) == (3, ids[::-1][:2])
+    assert api.get(first["next"]).json()["results"][0]["id"] == ids[0]
+    assert len(api.get("/async/orders/?page_size=3").json()["results"]) == 3
+    assert api.get("/async/orders/?page=9").status_code == 404
+
+
+def test_no_credentials_is_401_with_a_challenge_even_when_session_authentication_comes_first(client, settings):
+    from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+
+    from asyncrest.api.views import OrderListView
+
+    view = OrderListView
+    before = view.authentication_classes
+    view.authentication_classes = [SessionAuthentication, BasicAuthentication]  # DRF's defaults, in their order
+    try:
+        response = client.get("/async/orders/")
+    finally:
+        view.authentication_classes = before
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic")
+
+
 def test_oversized_body_is_413(api, settings):
     settings.ASYNCREST = {**settings.ASYNCREST, "MAX_BODY_SIZE": 100}
     response = api.post("/async/tests-sleep/order/", {"items": 1, "pad": "x" * 200}, format="json")
@@ -110,7 +170,7 @@ def test_get_queued_order_is_202_with_retry_after(api):
 
 def test_get_running_order_is_202(api):
     order_id = place(api).json()["id"]
-    assert Order.objects.claim(order_id, "lease-1")
+    assert lifecycle.claim(order_id, "lease-1")
     response = api.get(f"/async/orders/{order_id}/")
     assert response.status_code == 202
     assert response.json()["status"] == "running"
@@ -119,8 +179,8 @@ def test_get_running_order_is_202(api):
 
 def test_get_completed_order_is_201_with_resource_location(api):
     order_id = place(api).json()["id"]
-    Order.objects.claim(order_id, "lease-1")
-    Order.objects.complete(order_id, "/tests/results/1/")
+    lifecycle.claim(order_id, "lease-1")
+    lifecycle.complete(order_id, "/tests/results/1/")
     response = api.get(f"/async/orders/{order_id}/")
     assert response.status_code == 201
     assert response["Location"] == "http://testserver/tests/results/1/"
@@ -131,7 +191,7 @@ def test_get_completed_order_is_201_with_resource_location(api):
 
 def test_get_failed_order_is_200_with_error(api):
     order_id = place(api).json()["id"]
-    Order.objects.fail(order_id, "llm_unavailable", "The language model did not answer.", "Traceback ...")
+    lifecycle.fail(order_id, "llm_unavailable", "The language model did not answer.", "Traceback ...")
     response = api.get(f"/async/orders/{order_id}/")
     assert response.status_code == 200
     assert response.json()["error"] == {"code": "llm_unavailable", "message": "The language model did not answer."}
@@ -141,7 +201,7 @@ def test_get_failed_order_is_200_with_error(api):
 
 def test_get_cancelled_order_is_200(api):
     order_id = place(api).json()["id"]
-    assert Order.objects.cancel(order_id)
+    assert lifecycle.cancel(order_id)
     response = api.get(f"/async/orders/{order_id}/")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
@@ -182,8 +242,8 @@ def test_list_filters_by_status_and_resource(api):
     done = place(api).json()["id"]
     place(api)
     place(api, resource="tests-nothing", body={})
-    Order.objects.claim(done, "lease-1")
-    Order.objects.complete(done, "/x/")
+    lifecycle.claim(done, "lease-1")
+    lifecycle.complete(done, "/x/")
     assert [o["id"] for o in api.get("/async/orders/?status=completed").json()["results"]] == [done]
     assert api.get("/async/orders/?resource=tests-nothing").json()["count"] == 1
     assert api.get("/async/orders/?resource=tests-sleep&status=queued").json()["count"] == 1
@@ -221,7 +281,7 @@ def test_order_is_accepted_and_kept_queued_when_redis_is_down(api, settings, dja
 
 
 def test_enqueue_happens_on_commit_with_the_order_id(api, redis_client, django_capture_on_commit_callbacks):
-    from asyncrest.queues import get_queue
+    from asyncrest.broker.queues import get_queue
 
     queue = get_queue()
     queue.empty()
@@ -230,6 +290,6 @@ def test_enqueue_happens_on_commit_with_the_order_id(api, redis_client, django_c
     assert queue.count == 0, "nothing reaches Redis before the transaction commits"
     callbacks[0]()
     job = queue.fetch_job(order_id)
-    assert job.func_name == "asyncrest.jobs.run_order" and job.args == (order_id,)
+    assert job.func_name == "asyncrest.worker.runner.run_order" and job.args == (order_id,)
     assert job.timeout == 60
     queue.empty()

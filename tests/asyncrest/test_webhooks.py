@@ -11,8 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
+from asyncrest import lifecycle
 from asyncrest.models import Delivery, Order
-from asyncrest.webhooks import CallbackRefused, check_callback_url, deliver_now
+from asyncrest.webhooks.delivery import deliver_now
+from asyncrest.webhooks.targets import CallbackRefused, check_callback_url
 from tests.conftest import wait_for_order
 
 KEY = b"asyncrest-tests-webhook-key"  # what tests/settings.py's whsec_… secret decodes to
@@ -135,8 +137,8 @@ def test_a_finished_order_is_announced_signed_to_its_callback(api, receiver):
 @pytest.fixture
 def finished_order(user):
     order = Order.objects.create(owner=user, resource="tests-sleep", origin="https://api.example.com")
-    Order.objects.claim(order.pk, "lease-1")
-    Order.objects.fail(order.pk, "boom", "It broke.")
+    lifecycle.claim(order.pk, "lease-1")
+    lifecycle.fail(order.pk, "boom", "It broke.")
     return Order.objects.get(pk=order.pk)
 
 

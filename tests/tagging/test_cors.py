@@ -49,7 +49,7 @@ def test_the_admin_is_not_open_to_other_origins(client):
 
 
 def test_the_origins_come_from_the_environment():
-    code = "import tagging.settings as s; print(s.CORS_ALLOWED_ORIGINS)"
+    code = "import demosite.settings as s; print(s.CORS_ALLOWED_ORIGINS)"
     env = {**os.environ, "CORS_ALLOWED_ORIGINS": "https://a.example, http://localhost:5173"}
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

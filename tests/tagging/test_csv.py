@@ -3,15 +3,30 @@ import csv
 import io
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from asyncrest import lifecycle
 from asyncrest.models import Order
+from asyncrest.worker.context import RunningOrder
 from tagging.jobs import tag_logs
 from tagging.models import Batch, Log, RejectedRow
-from tagging.uploads import UploadError, read_rows, store_upload
+from tagging.uploads import (
+    UploadError,
+    check_upload,
+    read_rows,
+    save_upload,
+    upload_path,
+)
 from tests.conftest import wait_for_order
 
 GOOD = "entry,timestamp\nwrote a program using Python Django,2026-11-02T09:30:00Z\nfixed the Redis cache,\n"
+
+
+def store(content: bytes, order_id="stored") -> dict:
+    """Check and store `content` as an accepted order's upload would be; return its path and layout."""
+    checked = check_upload(io.BytesIO(content))
+    return {**checked, "path": save_upload(io.BytesIO(content), order_id)}
 
 
 def upload(api, content: bytes, name="logs.csv", **extra):
@@ -66,10 +81,10 @@ class TestAtTheDoor:
         assert "limit is 50 bytes" in response.json()["detail"]
         assert not Order.objects.exists()
 
-    def test_a_file_over_the_limit_is_refused_while_it_is_stored(self, settings):
+    def test_a_file_over_the_limit_is_refused_while_it_is_checked(self, settings):
         settings.ASYNCREST = {**settings.ASYNCREST, "MAX_UPLOAD_SIZE": 100_000}
         with pytest.raises(UploadError) as raised:
-            store_upload(io.BytesIO(b"entry\n" + b"x" * 200_000))
+            check_upload(io.BytesIO(b"entry\n" + b"x" * 200_000))
         assert raised.value.status == 413
         assert str(raised.value) == "The file is larger than the limit of 100,000 bytes."
 
@@ -94,7 +109,7 @@ class TestAtTheDoor:
 )
 def test_delimiter_bom_and_header_case_are_recognised(content, delimiter, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path
-    stored = store_upload(io.BytesIO(content))
+    stored = store(content)
     assert stored["layout"]["delimiter"] == delimiter
     (row,) = list(read_rows(stored["path"], stored["layout"]))
     assert (row.line, row.entry) == (2, "a")
@@ -103,7 +118,7 @@ def test_delimiter_bom_and_header_case_are_recognised(content, delimiter, tmp_pa
 def test_quoted_fields_with_newlines_keep_their_starting_line(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path
     content = b'entry\n"first line\nsecond line"\n\nplain\n'
-    stored = store_upload(io.BytesIO(content))
+    stored = store(content)
     rows = list(read_rows(stored["path"], stored["layout"]))
     assert [(row.line, row.entry) for row in rows] == [(2, "first line\nsecond line"), (5, "plain")]
 
@@ -142,8 +157,9 @@ class TestThroughTheWorker:
         ]
         assert [log["timestamp"] for log in logs][:2] == ["2026-11-02T09:30:00Z", "2026-11-03T13:00:00Z"]
         assert {"value": "Django", "count": 1} in batch["top_tags"]
-        assert Order.objects.get(pk=done.json()["id"]).input["_path"]
-        assert not Batch.objects.get(pk=batch["id"]).order.input["_path"].startswith("/")
+        assert str(Batch.objects.get(pk=batch["id"]).order_id) == done.json()["id"]
+        # The upload was kept until the order ended, and not a moment longer.
+        assert not default_storage.exists(upload_path(done.json()["id"]))
 
     def test_the_export_is_a_safe_csv_of_entries_timestamps_and_tags(self, api, other_api):
         content = "entry,timestamp\n=HYPERLINK(\"http://x\") Python,\n+Django and -Flask,\n@Rust CLI,\n".encode()
@@ -176,14 +192,85 @@ class TestThroughTheWorker:
 @pytest.mark.django_db
 def test_reading_a_csv_twice_stores_each_row_once(user, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path
-    stored = store_upload(io.BytesIO(b"entry\nDjango\n\nRedis\n,\n"))
+    content = b"entry\nDjango\n\nRedis\n,\n"
     order = Order.objects.create(
-        owner=user, resource="tagging", input={"_path": stored.pop("path"), "csv": {**stored, "filename": "x.csv"}}
+        owner=user, resource="tagging", input={"csv": {**check_upload(io.BytesIO(content)), "filename": "x.csv"}}
     )
-    Order.objects.claim(order.pk, "lease-1")
-    order.refresh_from_db()
-    assert tag_logs(order) == tag_logs(order)
+    save_upload(io.BytesIO(content), order.pk)
+    lifecycle.claim(order.pk, "lease-1")
+    running = RunningOrder.from_row(Order.objects.get(pk=order.pk), "lease-1")
+    assert tag_logs(running) == tag_logs(running)
     assert list(Log.objects.filter(order=order).order_by("position").values_list("position", "line", "entry")) == [
         (0, 2, "Django"), (1, 4, "Redis"),
     ]
     assert list(RejectedRow.objects.values_list("line", "reason")) == [(5, "the entry is empty")]
+
+
+@pytest.mark.django_db
+class TestNothingLeftBehind:
+    """An upload is stored only for an accepted order, and removed when that order ends, whatever the end."""
+
+    @pytest.fixture(autouse=True)
+    def media(self, tmp_path, settings):
+        settings.MEDIA_ROOT = tmp_path
+        return tmp_path
+
+    def stored(self, media) -> list[str]:
+        return sorted(path.name for path in (media / "uploads").glob("*")) if (media / "uploads").exists() else []
+
+    @pytest.mark.parametrize(
+        ("content", "extra", "status"),
+        [
+            (GOOD.encode(), {"entry": "one more"}, 400),  # a file and an entry: refused after the file was checked
+            (b"", {}, 400),  # empty
+            (b"name\nx\n", {}, 400),  # no entry column
+            (b"entry\n\xff\n", {}, 400),  # not UTF-8
+            (GOOD.encode(), {"timestamp": "not a time"}, 400),  # another field is wrong
+        ],
+    )
+    def test_a_refused_upload_stores_nothing(self, api, media, content, extra, status):
+        assert upload(api, content, **extra).status_code == status
+        assert self.stored(media) == []
+        assert not Order.objects.exists()
+
+    def test_an_upload_over_the_limit_stores_nothing(self, api, media, settings):
+        settings.ASYNCREST = {**settings.ASYNCREST, "MAX_UPLOAD_SIZE": 60}
+        assert upload(api, GOOD.encode() * 2).status_code == 413
+        assert self.stored(media) == []
+
+    def test_an_idempotent_replay_and_a_reused_key_store_nothing_more(self, api, media):
+        def keyed(content: bytes):
+            return api.post("/async/tagging/order/", content, content_type="text/csv", HTTP_IDEMPOTENCY_KEY="k-1")
+
+        first = keyed(GOOD.encode())
+        assert first.status_code == 202
+        replay = keyed(GOOD.encode())
+        assert (replay.status_code, replay["Idempotent-Replayed"]) == (202, "true")
+        assert keyed(GOOD.encode() + b"another row,\n").status_code == 422
+        assert self.stored(media) == [f"{first.json()['id']}.csv"]
+
+    @pytest.mark.parametrize("end", ["cancelled", "failed", "completed"])
+    def test_the_upload_goes_when_its_order_ends(self, api, media, end, django_capture_on_commit_callbacks):
+        order_id = upload(api, GOOD.encode()).json()["id"]
+        assert self.stored(media) == [f"{order_id}.csv"]
+        with django_capture_on_commit_callbacks(execute=True):
+            if end == "cancelled":
+                assert api.delete(f"/async/orders/{order_id}/").status_code == 200
+            else:
+                assert lifecycle.claim(order_id, "lease")
+                if end == "failed":
+                    assert lifecycle.fail(order_id, "tagging_failed", "Tagging failed", lease="lease")
+                else:
+                    assert lifecycle.complete(order_id, "/tagging/batches/x/", lease="lease")
+        assert self.stored(media) == []
+
+    def test_an_order_whose_row_cannot_be_written_leaves_no_upload(self, api, media, monkeypatch):
+        from django.db import IntegrityError
+
+        def refuse(order, **kwargs):
+            raise IntegrityError("simulated")
+
+        monkeypatch.setattr(lifecycle, "place", refuse)
+        with pytest.raises(IntegrityError):
+            upload(api, GOOD.encode())
+        assert self.stored(media) == []

@@ -26,7 +26,7 @@ def test_signed_in_users_get_the_page_with_its_labels_and_local_scripts(client, 
     assert '<progress id="progress"' in html and 'role="status"' in html
     # Everything the page loads comes from the site itself: no CDN.
     assert '{"imports": {"asyncrest": "/static/asyncrest/asyncrest.js"}}' in html
-    assert 'src="/static/tagging/demo.js"' in html and "https://" not in html
+    assert 'src="/static/demosite/demo.js"' in html and "https://" not in html
     assert 'name="csrfmiddlewaretoken"' in html
 
 

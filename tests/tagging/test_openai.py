@@ -21,7 +21,16 @@ from tagging.taggers.llm.prompt import parse_answer
 from tagging.taggers.llm.tags import JunkTags, clean_tags
 from tagging.taggers.openai import DEFAULT_MODEL, OpenAITagger
 from tests.conftest import ROOT, WorkerProcess, wait_for_order
-from tests.llm_server import Content, Disconnect, Hang, LLMServer, Omit, RateLimit, Status, default_tags
+from tests.llm_server import (
+    Content,
+    Disconnect,
+    Hang,
+    LLMServer,
+    Omit,
+    RateLimit,
+    Status,
+    default_tags,
+)
 
 ENTRY = "wrote a program using Python Django"
 ENTRIES = [ENTRY, "deployed the API to Kubernetes with Helm", "lunch with the team", "fixed a React bug"]
@@ -286,7 +295,7 @@ def test_the_environment_selects_and_configures_the_tagger(tmp_path, env, expect
              "TAGGING_TIMEOUT")
     clean = {name: value for name, value in os.environ.items() if name not in names}
     output = subprocess.run(
-        [sys.executable, "-c", "import json, tagging.settings as s; print(json.dumps(s.TAGGING))"],
+        [sys.executable, "-c", "import json, demosite.settings as s; print(json.dumps(s.TAGGING))"],
         cwd=ROOT, env={**clean, "ASYNCREST_VAR_DIR": str(tmp_path), "SECRET_KEY": "x", **env},
         capture_output=True, text=True, check=True,
     ).stdout

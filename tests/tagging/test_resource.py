@@ -4,9 +4,11 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from asyncrest.models import Order
-from asyncrest.fanout import start_parts
-from asyncrest.models import Part
+from asyncrest import lifecycle
+from asyncrest.models import Order, Part
+from asyncrest.testing import place_order, run_order_now
+from asyncrest.worker.context import RunningOrder, RunningPart
+from asyncrest.worker.fanout import start_parts
 from tagging.jobs import finish_batch, tag_logs, tag_part
 from tagging.models import Batch, Log, Tag
 from tests.conftest import start_private_worker, wait_for_order
@@ -86,9 +88,8 @@ class TestThroughTheWorker:
 class TestResults:
     @pytest.fixture
     def alice_log(self, user):
-        order = Order.objects.create(owner=user, resource="tagging", input={"entry": ENTRY})
-        Order.objects.claim(order.pk, "lease-1")
-        return tag_logs(order)
+        order = run_order_now(place_order(user, "tagging", {"entry": ENTRY}))
+        return Log.objects.get(order=order)
 
     def test_logs_filter_by_tag(self, api, alice_log):
         other = Log.objects.create(owner=alice_log.owner, entry="wrote docs")
@@ -118,19 +119,19 @@ class TestResults:
 
     def test_running_each_step_twice_stores_nothing_twice(self, user):
         order = Order.objects.create(owner=user, resource="tagging", input={"entries": [ENTRY, "Redis and Celery"]})
-        Order.objects.claim(order.pk, "lease-1")
-        order.refresh_from_db()
-        first, second = tag_logs(order), tag_logs(order)
+        lifecycle.claim(order.pk, "lease-1")
+        running = RunningOrder.from_row(Order.objects.get(pk=order.pk), "lease-1")
+        first, second = tag_logs(running), tag_logs(running)
         assert first == second
         assert Log.objects.filter(order=order).count() == 2
-        start_parts(order, "lease-1", first)
+        start_parts(running, first)
         (part,) = Part.objects.filter(order=order)
-        Part.objects.claim(part.pk, "part-lease")
-        part.refresh_from_db()
-        tag_part(order, part)
-        tag_part(order, part)
+        lifecycle.claim_part(part.pk, "part-lease")
+        running_part = RunningPart.from_row(Part.objects.get(pk=part.pk), "part-lease")
+        tag_part(running, running_part)
+        tag_part(running, running_part)
         assert Tag.objects.filter(log__order=order).count() == 4
-        batch = finish_batch(order)
+        batch = finish_batch(running)
         assert (batch.rows, batch.tagged, batch.failed, batch.rejected) == (2, 2, 0, 0)
 
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from asyncrest import conf
-from asyncrest.reconciler import reconcile, reconcile_if_due
+from asyncrest.worker.reconciler import reconcile, reconcile_if_due
 
 
 class Command(BaseCommand):

@@ -5,83 +5,22 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import gunicorn.config
-import redis
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from asyncrest import conf
-from asyncrest.redis_server import EmbeddedRedis, EmbeddedRedisError
-
-POLL_INTERVAL = 0.5
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# RQ workers finish their current job on SIGTERM; gunicorn's own graceful timeout is 20 s.
-STOP_TIMEOUT = 25.0
-# After a second SIGTERM an RQ worker kills its work horse (cold shutdown) and exits.
-COLD_STOP_TIMEOUT = 5.0
-# A worker that ran this long before exiting was not crash-looping: restart it at once.
-STABLE_AFTER = 10.0
-MAX_BACKOFF = 30.0
-
-
-class Child:
-    """One supervised process, with what is needed to restart it."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        self.name, self.args, self.env = name, args, env
-        self.delay = 0.0
-        self.restart_at: float | None = None
-        self.start()
-
-    def start(self) -> None:
-        """Start the process in its own session, so a terminal's Ctrl-C reaches only runstack."""
-        self.process = subprocess.Popen(
-            self.args, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        self.started_at = time.monotonic()
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        """Return whether the process is still running (reaping it if not)."""
-        return self.process.poll() is None
-
-    def send(self, signum: int) -> None:
-        """Send `signum` to the process; SIGKILL goes to its whole process group."""
-        try:
-            if signum == signal.SIGKILL:
-                os.killpg(self.pid, signum)  # gunicorn's workers die with their arbiter
-            elif self.alive():
-                self.process.send_signal(signum)
-        except ProcessLookupError:
-            pass
-
-    def describe_exit(self) -> str:
-        return describe_exit(self.process.returncode)
-
-
-def default_web_workers() -> int:
-    """$WEB_CONCURRENCY (as gunicorn and most hosts read it), else gunicorn's rule of thumb,
-    2 per core plus 1, up to 9 (each process holds its own copy of Django, some 80 MiB).
-
-    Processes, not threads, are what run Python in parallel; the threads of each serve
-    requests that wait (long polls, the database, Redis).
-    """
-    try:
-        return max(1, int(os.environ["WEB_CONCURRENCY"]))
-    except (KeyError, ValueError):
-        return min(2 * (os.cpu_count() or 1) + 1, 9)
-
+from asyncrest.broker.embedded import EmbeddedRedis, EmbeddedRedisError
+from asyncrest.management.processes import (
+    COLD_STOP_TIMEOUT, MAX_BACKOFF, POLL_INTERVAL, STABLE_AFTER, STOP_SIGNALS, STOP_TIMEOUT, Child, answers,
+    default_web_workers, describe_exit, queue_redis_url, redacted,
+)
 
 class Command(BaseCommand):
     help = (
@@ -158,34 +97,37 @@ class Command(BaseCommand):
         self.signals += 1
 
     def start_redis(self) -> str:
-        """Return the URL of the Redis to use: REDIS_URL if set, else a started embedded one."""
-        url = os.environ.get("REDIS_URL")
-        if url:
-            try:
-                with redis.Redis.from_url(url, socket_connect_timeout=3) as client:
-                    client.ping()
-            except redis.RedisError as exc:
-                raise CommandError(
-                    f"REDIS_URL={redacted(url)} does not answer ({exc}). Start that Redis, "
-                    "or unset REDIS_URL to run an embedded one."
-                ) from exc
+        """Return the URL of the Redis to use, starting an embedded one if nothing answers there.
+
+        The URL is REDIS_URL if set, else the `URL` of the queue's entry in RQ_QUEUES. A Redis
+        that answers there is used as it is; if none does and the URL is a unix socket or
+        a local port, an embedded redis-server is started on it, its data in var/redis/.
+        """
+        explicit = os.environ.get("REDIS_URL")
+        url = explicit or queue_redis_url(conf.get("QUEUE"))
+        if answers(url):
             return url
-        parts = urlsplit(settings.REDIS_URL)
+        if explicit:
+            raise CommandError(
+                f"REDIS_URL={redacted(url)} does not answer. Start that Redis, or unset REDIS_URL "
+                "to run an embedded one."
+            )
+        parts = urlsplit(url)
         if parts.scheme == "unix":
             where = {"unix_socket": parts.path}
         elif parts.hostname in ("127.0.0.1", "localhost") and parts.port:
             where = {"port": parts.port}
         else:
             raise CommandError(
-                f"Cannot run an embedded Redis at {redacted(settings.REDIS_URL)}: "
-                "use a unix:// or local redis:// URL, or start that Redis yourself."
+                f"Nothing answers at {redacted(url)}, and an embedded Redis cannot be run there: "
+                "use a unix:// or local redis:// URL in RQ_QUEUES, or start that Redis yourself."
             )
         self.embedded = EmbeddedRedis(self.var_dir / "redis", appendonly=True, **where)
         try:
             self.embedded.start()
         except EmbeddedRedisError as exc:
             raise CommandError(str(exc)) from exc
-        return settings.REDIS_URL
+        return url
 
     def get_child_env(self, redis_url: str) -> dict[str, str]:
         """Return the environment of the children: ours, plus the Redis and settings in use."""
@@ -202,6 +144,12 @@ class Command(BaseCommand):
         }
 
     def get_web_command(self, bind: str) -> list[str]:
+        try:
+            import gunicorn.config
+        except ImportError as exc:
+            raise CommandError(
+                "runstack serves the site with gunicorn, which is not installed: pip install 'asyncrest[stack]'."
+            ) from exc
         module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
         command = [
             sys.executable, "-m", "gunicorn", f"{module}:{attribute}",
@@ -332,17 +280,3 @@ class Command(BaseCommand):
         partial.write_text(json.dumps(pids))
         partial.replace(self.pid_file)
 
-
-def describe_exit(code: int) -> str:
-    """Return how a process with exit status `code` ended, in words."""
-    if code < 0:
-        return f"was killed by {signal.Signals(-code).name}"
-    return f"exited with status {code}"
-
-
-def redacted(url: str) -> str:
-    """Return `url` with any password masked, for printing."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()

@@ -1,0 +1,67 @@
+"""The order representation that every status monitor response carries."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import Order
+
+# Formats a datetime as every DRF DateTimeField does (DATETIME_FORMAT, the current time zone).
+_datetime = serializers.DateTimeField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    resource_url = serializers.SerializerMethodField()
+    error = ErrorSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "url", "resource", "status", "progress", "processed", "total", "message",
+            "resource_url", "error", "created_at", "started_at", "finished_at", "attempts",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, order: Order) -> dict:
+        """Build the fields of `Meta.fields` straight from the order.
+
+        Every poll and every POST answers with this; DRF's generic path (a field object per
+        field, rebuilt from the model for each serializer) costs several times as much. The
+        test suite checks that both give the same result for orders in every state.
+        """
+        timestamp = _datetime.to_representation
+        return {
+            "id": str(order.id),
+            "url": self.get_url(order),
+            "resource": order.resource,
+            "status": order.status,
+            "progress": float(order.progress),
+            "processed": int(order.processed),
+            "total": None if order.total is None else int(order.total),
+            "message": order.message,
+            "resource_url": self.get_resource_url(order),
+            "error": order.error,
+            "created_at": timestamp(order.created_at) if order.created_at else None,
+            "started_at": timestamp(order.started_at) if order.started_at else None,
+            "finished_at": timestamp(order.finished_at) if order.finished_at else None,
+            "attempts": int(order.attempts),
+        }
+
+    def _absolute(self, path: str | None) -> str | None:
+        request = self.context.get("request")
+        if path and request is not None:
+            return request.build_absolute_uri(path)
+        if path and self.context.get("origin") and path.startswith("/"):
+            return self.context["origin"] + path  # outside a request, e.g. in a webhook
+        return path
+
+    def get_url(self, order: Order) -> str:
+        return self._absolute(order.get_absolute_url())
+
+    def get_resource_url(self, order: Order) -> str | None:
+        return self._absolute(order.resource_url) if order.status == "completed" else None

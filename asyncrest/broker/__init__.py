@@ -1,0 +1,1 @@
+"""What crosses Redis: the RQ queues orders are delivered through, and change notifications."""

@@ -1,0 +1,157 @@
+"""Order moves: place, claim, heartbeat, progress, release, complete, fail, cancel."""
+from __future__ import annotations
+
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from ..models import FINISHED, PENDING, Order, Status
+from .announce import announce
+from .log import log_transition
+
+
+def _moved(pk, rows: models.QuerySet, now_status: str, **fields) -> bool:
+    """Apply `fields` to the matching row of `rows`; announce it (in `now_status`) if one changed."""
+    fields.setdefault("updated_at", timezone.now())
+    if rows.update(**fields) != 1:
+        return False
+    announce(pk, now_status, finished=now_status in FINISHED)
+    return True
+
+
+def place(order: Order, *, enqueue: bool = True) -> Order:
+    """Insert the new `order` row, then (once committed) hand it to its queue.
+
+    In autocommit the INSERT commits on its own, with no BEGIN and COMMIT round trips;
+    inside a caller's transaction it takes a savepoint, so that the caller can still
+    answer a lost race on its unique constraints (the Idempotency-Key).
+    """
+    from ..broker.dispatch import enqueue_order
+
+    order.job_id = order.job_id or str(order.pk)
+    if transaction.get_autocommit():
+        order.save(force_insert=True)
+    else:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    if enqueue:
+        # At once in autocommit; else once the caller's transaction commits, never before.
+        transaction.on_commit(lambda: enqueue_order(order))
+    announce(order.pk, Status.QUEUED)
+    log_transition(order, Status.QUEUED)
+    return order
+
+
+def claim(pk, lease: str) -> bool:
+    """Take a queued order, or a running one handed back for a retry; count the attempt."""
+    now = timezone.now()
+    rows = (
+        Order.objects.filter(pk=pk)
+        .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease=""))
+        .filter(cancel_requested_at__isnull=True)
+    )
+    return _moved(
+        pk, rows, Status.RUNNING, status=Status.RUNNING, lease=lease, attempts=F("attempts") + 1,
+        started_at=now, heartbeat_at=now, updated_at=now, available_at=None,
+    )
+
+
+def heartbeat(pk, lease: str) -> bool:
+    """Record that the execution holding `lease` is alive; False if it no longer holds it.
+
+    Not announced: nothing a client sees changes.
+    """
+    return Order.objects.filter(pk=pk, status=Status.RUNNING, lease=lease).update(heartbeat_at=timezone.now()) == 1
+
+
+def report_progress(pk, processed: int, total: int | None, message: str | None = None, *,
+                    lease: str | None = None) -> bool:
+    """Record progress on a running order; False if it stopped running or a cancel was asked.
+
+    `processed` and `progress` never go down: a retry that starts over shows the furthest
+    point reached until it passes it.
+    """
+    now = timezone.now()
+    fields: dict = {"processed": Greatest(F("processed"), processed), "total": total, "updated_at": now,
+                    "heartbeat_at": now}
+    if total:
+        fields["progress"] = Greatest(F("progress"), round(min(100.0, 100.0 * processed / total), 2))
+    if message is not None:
+        fields["message"] = message[:255]
+    rows = Order.objects.filter(pk=pk, status=Status.RUNNING, cancel_requested_at__isnull=True)
+    if lease is not None:
+        rows = rows.filter(lease=lease)
+    return _moved(pk, rows, Status.RUNNING, **fields)
+
+
+def report_message(pk, message: str, *, lease: str | None = None) -> bool:
+    """Record a running order's message alone (an indeterminate phase); False as `report_progress`."""
+    now = timezone.now()
+    rows = Order.objects.filter(pk=pk, status=Status.RUNNING, cancel_requested_at__isnull=True)
+    if lease is not None:
+        rows = rows.filter(lease=lease)
+    return _moved(pk, rows, Status.RUNNING, message=message[:255], updated_at=now, heartbeat_at=now)
+
+
+def release(pk, lease: str, message: str, available_at=None) -> bool:
+    """Hand a running order back for another attempt (it stays `running`, without a lease)."""
+    now = timezone.now()
+    rows = Order.objects.filter(pk=pk, status=Status.RUNNING, lease=lease)
+    return _moved(pk, rows, Status.RUNNING, lease="", message=message[:255], available_at=available_at or now,
+                  updated_at=now)
+
+
+def complete(pk, resource_url: str, *, lease: str | None = None, message: str = "") -> bool:
+    """Move a running order to completed with its resource's URL."""
+    fields = {"resource_url": resource_url, "finished_at": timezone.now(), "progress": 100.0}
+    if message:
+        fields["message"] = message
+    return _moved(pk, _pending(pk, (Status.RUNNING,), lease), Status.COMPLETED, status=Status.COMPLETED, **fields)
+
+
+def fail(pk, code: str, message: str, detail: str = "", *, lease: str | None = None) -> bool:
+    """Move a pending order to failed with an error code and a message for people."""
+    return _moved(
+        pk, _pending(pk, PENDING, lease), Status.FAILED, status=Status.FAILED,
+        error_code=code[:64], error_message=message, error_detail=detail, finished_at=timezone.now(),
+    )
+
+
+def cancel(pk, *, lease: str | None = None) -> bool:
+    """Move a pending order to cancelled."""
+    return _moved(pk, _pending(pk, PENDING, lease), Status.CANCELLED, status=Status.CANCELLED,
+                  finished_at=timezone.now())
+
+
+def cancel_waiting(pk) -> bool:
+    """Cancel an order that no execution holds (queued, or waiting for a retry)."""
+    rows = Order.objects.filter(pk=pk).filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease=""))
+    return _moved(pk, rows, Status.CANCELLED, status=Status.CANCELLED, finished_at=timezone.now())
+
+
+def request_cancel(pk) -> bool:
+    """Ask the execution of a running order to stop at its next progress step."""
+    rows = Order.objects.filter(pk=pk, status=Status.RUNNING, cancel_requested_at__isnull=True)
+    return _moved(pk, rows, Status.RUNNING, cancel_requested_at=timezone.now(), message="Cancelling")
+
+
+def add_usage(pk, counts: dict[str, int]) -> None:
+    """Add `counts` to the order's usage totals (safe against concurrent parts).
+
+    Not announced: usage is for operators, not part of the order's representation.
+    """
+    if not counts:
+        return
+    with transaction.atomic():
+        usage = Order.objects.select_for_update().filter(pk=pk).values_list("usage", flat=True).first()
+        if usage is None:
+            return
+        for name, value in counts.items():
+            usage[name] = usage.get(name, 0) + value
+        Order.objects.filter(pk=pk).update(usage=usage)
+
+
+def _pending(pk, statuses: tuple[str, ...], lease: str | None) -> models.QuerySet:
+    rows = Order.objects.filter(pk=pk, status__in=statuses)
+    return rows if lease is None else rows.filter(lease=lease)

@@ -1,0 +1,109 @@
+"""The processes `runstack` supervises, and the Redis it finds or starts for them."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+import redis
+from django.conf import settings
+from django.core.management.base import CommandError
+
+POLL_INTERVAL = 0.5
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# RQ workers finish their current job on SIGTERM; gunicorn's own graceful timeout is 20 s.
+STOP_TIMEOUT = 25.0
+# After a second SIGTERM an RQ worker kills its work horse (cold shutdown) and exits.
+COLD_STOP_TIMEOUT = 5.0
+# A worker that ran this long before exiting was not crash-looping: restart it at once.
+STABLE_AFTER = 10.0
+MAX_BACKOFF = 30.0
+
+
+class Child:
+    """One supervised process, with what is needed to restart it."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.name, self.args, self.env = name, args, env
+        self.delay = 0.0
+        self.restart_at: float | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start the process in its own session, so a terminal's Ctrl-C reaches only runstack."""
+        self.process = subprocess.Popen(
+            self.args, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        """Return whether the process is still running (reaping it if not)."""
+        return self.process.poll() is None
+
+    def send(self, signum: int) -> None:
+        """Send `signum` to the process; SIGKILL goes to its whole process group."""
+        try:
+            if signum == signal.SIGKILL:
+                os.killpg(self.pid, signum)  # gunicorn's workers die with their arbiter
+            elif self.alive():
+                self.process.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    def describe_exit(self) -> str:
+        return describe_exit(self.process.returncode)
+
+
+def default_web_workers() -> int:
+    """$WEB_CONCURRENCY (as gunicorn and most hosts read it), else gunicorn's rule of thumb,
+    2 per core plus 1, up to 9 (each process holds its own copy of Django, some 80 MiB).
+
+    Processes, not threads, are what run Python in parallel; the threads of each serve
+    requests that wait (long polls, the database, Redis).
+    """
+    try:
+        return max(1, int(os.environ["WEB_CONCURRENCY"]))
+    except (KeyError, ValueError):
+        return min(2 * (os.cpu_count() or 1) + 1, 9)
+
+
+def describe_exit(code: int) -> str:
+    """Return how a process with exit status `code` ended, in words."""
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+def redacted(url: str) -> str:
+    """Return `url` with any password masked, for printing."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+
+def queue_redis_url(queue: str) -> str:
+    """Return the Redis URL of `queue`'s entry in RQ_QUEUES (its `URL`, or its HOST/PORT/DB/UNIX_SOCKET_PATH)."""
+    config = (getattr(settings, "RQ_QUEUES", None) or {}).get(queue)
+    if config is None:
+        raise CommandError(f"RQ_QUEUES has no {queue!r} entry, the queue asyncrest sends orders to.")
+    if config.get("URL"):
+        return config["URL"]
+    if config.get("UNIX_SOCKET_PATH"):
+        return f"unix://{config['UNIX_SOCKET_PATH']}"
+    return f"redis://{config.get('HOST', 'localhost')}:{config.get('PORT', 6379)}/{config.get('DB', 0)}"
+
+
+def answers(url: str) -> bool:
+    """Return whether a Redis answers PING at `url`."""
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+            return bool(client.ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False

@@ -1,0 +1,62 @@
+"""The RQ worker classes that run orders (started by `runstack` and `manage.py rqworker`).
+
+`Worker`, the default, runs each job in the worker process itself: no fork per job, and
+database connections kept between jobs (CONN_MAX_AGE). `ForkingWorker` runs each job in
+a forked work horse, so a job that crashes the interpreter or leaks memory cannot take the
+worker with it, at the cost of a fork and fresh connections per job. Choose it with
+`ASYNCREST["WORKER_CLASS"] = "asyncrest.worker.ForkingWorker"` (or `--worker-class`).
+
+Either way a worker that dies mid-job loses nothing: the job's heartbeat stops and the
+reconciler hands the order to another worker.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db import connections
+from rq.worker import SimpleWorker
+from rq.worker import Worker as RQWorker
+
+from .. import conf
+
+logger = logging.getLogger("asyncrest.workers")
+
+
+class ReconcilingMixin:
+    """Run the reconciler as part of RQ's maintenance, which runs between jobs while idle.
+
+    While idle, the worker wakes every RECONCILE_INTERVAL seconds for it (a pass at most
+    once per interval across all workers, by a Redis lock).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.maintenance_interval = conf.get("RECONCILE_INTERVAL")
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ only runs maintenance between waits for a job: wake up often enough for it.
+        return max(1, min(super().dequeue_timeout, int(conf.get("RECONCILE_INTERVAL"))))
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        from .reconciler import reconcile_if_due
+
+        try:
+            reconcile_if_due()
+        except Exception:  # the worker must keep serving jobs whatever the reconciler meets
+            logger.exception("reconciler pass failed")
+        finally:
+            self.release_connections()
+
+    def release_connections(self) -> None:
+        """Close the reconciler's database connections (a forking worker must hold none)."""
+        connections.close_all()
+
+
+class Worker(ReconcilingMixin, SimpleWorker):
+    """Run jobs in the worker process: no fork per job, connections reused between jobs."""
+
+
+class ForkingWorker(ReconcilingMixin, RQWorker):
+    """Run each job in a forked work horse, isolated from the worker and from other jobs."""
