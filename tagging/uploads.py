@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.core.files import File
 from django.core.files.storage import default_storage
 
 CHUNK = 64 * 1024
@@ -100,7 +101,9 @@ def save_upload(source, order_id) -> str:
     source.seek(0)
     path = upload_path(order_id)
     default_storage.delete(path)  # a re-placed order id: never keep another file's rows
-    return default_storage.save(path, source)
+    # Wrapped, so that the storage copies it: moving an upload's temporary file away would
+    # leave the upload to unlink a file that is gone.
+    return default_storage.save(path, File(source))
 
 
 def delete_upload(order_id) -> None:
