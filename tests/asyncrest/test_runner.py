@@ -83,3 +83,22 @@ def test_cancelled_running_order_stops_at_next_progress_step(api):
     assert order.status == "cancelled"
     assert order.processed == frozen < 200
     assert api.get(location).status_code == 200
+
+
+def test_jobs_queued_by_0_1_under_the_old_dotted_paths_still_run(api, user):
+    """Orders and parts enqueued before the upgrade name asyncrest.jobs / .fanout / .webhooks: they drain."""
+    from django.utils.module_loading import import_string
+
+    from asyncrest.broker.queues import get_queue
+    from asyncrest.webhooks.delivery import deliver
+    from asyncrest.worker.fanout import run_part
+    from asyncrest.worker.runner import run_order
+
+    order = lifecycle.place(Order(owner=user, resource="tests-sleep", input={"items": 2, "delay": 0.01}),
+                            enqueue=False)
+    get_queue().enqueue("asyncrest.jobs.run_order", str(order.pk), job_id=str(order.pk))
+    done = wait_for_order(api, f"/async/orders/{order.pk}/")
+    assert done.status_code == 201, done.json()
+    assert import_string("asyncrest.fanout.run_part") is run_part
+    assert import_string("asyncrest.webhooks.deliver") is deliver
+    assert import_string("asyncrest.jobs.run_order") is run_order

@@ -205,3 +205,51 @@ def test_zero_web_processes_or_threads_is_refused(option):
 
     with pytest.raises(CommandError, match="must be 1 or more"):
         call_command("runstack", option, "0", "--no-migrate")
+
+
+class TestTheRedisRunstackUses:
+    """runstack takes the Redis of REDIS_URL, else of the queue's RQ_QUEUES entry, and starts one only where none answers."""
+
+    @pytest.fixture
+    def command(self, settings, monkeypatch, tmp_path):
+        from asyncrest.management.commands.runstack import Command
+
+        monkeypatch.delenv("REDIS_URL", raising=False)
+        del settings.REDIS_URL  # a host project need not have this setting
+        command = Command()
+        command.var_dir, command.embedded = tmp_path, None
+        yield command
+        if command.embedded:
+            command.embedded.stop()
+
+    def use(self, settings, url: str) -> None:
+        settings.RQ_QUEUES = {settings.ASYNCREST["QUEUE"]: {"URL": url}}
+
+    def test_a_redis_that_answers_at_the_queues_url_is_used_as_it_is(self, command, settings, redis_url):
+        self.use(settings, redis_url)
+        assert command.start_redis() == redis_url
+        assert command.embedded is None
+
+    def test_where_nothing_answers_on_a_local_port_an_embedded_redis_is_started_there(self, command, settings):
+        url = f"redis://127.0.0.1:{free_port()}/0"
+        self.use(settings, url)
+        assert command.start_redis() == url
+        assert command.embedded.running and command.embedded.url == url
+
+    def test_nothing_answering_at_a_remote_address_is_an_error(self, command, settings, monkeypatch):
+        from django.core.management.base import CommandError
+
+        from asyncrest.management.commands import runstack
+
+        # Not tried for real: the suite sends nothing beyond this machine.
+        monkeypatch.setattr(runstack, "answers", lambda url: False)
+        self.use(settings, "redis://redis.internal.example:6379/0")
+        with pytest.raises(CommandError, match="an embedded Redis cannot be run there"):
+            command.start_redis()
+
+    def test_a_queue_without_an_rq_queues_entry_is_an_error(self, command, settings):
+        from django.core.management.base import CommandError
+
+        settings.RQ_QUEUES = {}
+        with pytest.raises(CommandError, match="RQ_QUEUES has no"):
+            command.start_redis()
