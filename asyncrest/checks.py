@@ -50,6 +50,7 @@ def check_queues(app_configs, **kwargs):
 
     queues = getattr(settings, "RQ_QUEUES", None) or {}
     wanted = {conf.get("QUEUE")} | {r.queue for r in get_resources().values() if r.queue}
+    wanted |= {conf.get("WEBHOOK_QUEUE")} - {None}
     return [
         Error(
             f"asyncrest sends orders to the RQ queue {name!r}, which RQ_QUEUES does not define.",

@@ -41,10 +41,14 @@ DEFAULTS: dict[str, Any] = {
     # Orders one user may place per period ("120/minute", "10/second", ...; None: no limit).
     "ORDER_RATE": "120/minute",
     # Webhooks: the signing secret (empty: callback_url is refused), hosts exempt from the
-    # public-address rule, per-request timeout, attempts, and the first retry's delay (doubling).
+    # public-address rule, attempts, and the first retry's delay (doubling).
     "WEBHOOK_SECRET": "",
     "WEBHOOK_ALLOWED_HOSTS": (),
-    "WEBHOOK_TIMEOUT": 10,
+    # The whole of one attempt, connect to answer, in seconds: a receiver that trickles its
+    # answer holds a worker for this long at most.
+    "WEBHOOK_TIMEOUT": 5,
+    # The RQ queue of deliveries (a key of RQ_QUEUES); None: the orders' queue.
+    "WEBHOOK_QUEUE": None,
     "WEBHOOK_MAX_ATTEMPTS": 8,
     "WEBHOOK_BACKOFF": 10,
     # How long an Idempotency-Key returns the same order.

@@ -34,8 +34,12 @@ ASYNCREST = {
     "RECONCILE_INTERVAL": float(os.environ.get("ASYNCREST_TEST_RECONCILE_INTERVAL", 3600)),
 }
 
+# Each test session gets its own test database, so that two runs (a developer's and CI's)
+# on one machine never drop each other's.
 if SQLITE:
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 # A worker process started by the tests opens the test database, not the real one.
 if os.environ.get("ASYNCREST_TEST_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["ASYNCREST_TEST_DB_NAME"]

@@ -30,3 +30,9 @@ class IdempotencyKeyReused(APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was already used with a different request."
     default_code = "idempotency_key_reused"
+
+
+class StorageFull(APIException):
+    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
+    default_detail = "The server has no room to store this order's input now; try again later."
+    default_code = "insufficient_storage"

@@ -6,6 +6,8 @@ whatever its `REST_FRAMEWORK` defaults.
 """
 from __future__ import annotations
 
+import errno
+
 from django.db import IntegrityError
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -17,10 +19,11 @@ from rest_framework.views import APIView
 from .. import conf, lifecycle
 from ..broker.dispatch import remove_job
 from ..models import Order, Status
-from ..registry import Resource, get_resource
+from ..registry import NAME, Resource, get_resource
 from ..webhooks.targets import CallbackRefused, check_callback_url
 from . import docs, longpoll
-from .exceptions import OrderConflict, PayloadTooLarge, exception_handler
+from .bodies import check_body_size, read_chunked_body
+from .exceptions import OrderConflict, StorageFull, exception_handler
 from .idempotency import get_idempotency_key, replayed_order, request_fingerprint
 from .pagination import OrderPagination
 from .serializers import OrderSerializer
@@ -77,17 +80,10 @@ class OrderCreateView(EngineViewMixin, generics.GenericAPIView):
     def get_serializer_class(self):
         return self.get_job_kind().serializer or NoInputSerializer
 
-    def check_body_size(self, request: Request) -> None:
-        """Raise 413 before parsing a body over `MAX_BODY_SIZE` bytes (`MAX_UPLOAD_SIZE` for files)."""
-        content_type = request.content_type.split(";")[0].strip().lower()
-        is_file = content_type.startswith("multipart/") or content_type in conf.get("UPLOAD_MEDIA_TYPES")
-        limit = conf.get("MAX_UPLOAD_SIZE" if is_file else "MAX_BODY_SIZE")
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if limit and length > limit:
-            raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {limit} bytes.")
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # Once the caller is authenticated, allowed and not throttled: a chunked body is read now.
+        read_chunked_body(request._request)
 
     def get_callback_url(self, request: Request) -> str:
         """Return the optional `callback_url`; 400 if it is not a public http(s) URL or webhooks are off."""
@@ -106,7 +102,7 @@ class OrderCreateView(EngineViewMixin, generics.GenericAPIView):
 
     def post(self, request: Request, *args, **kwargs) -> Response:
         resource = self.get_job_kind()
-        self.check_body_size(request)
+        check_body_size(request._request)
         key = get_idempotency_key(request.headers)
         callback_url = self.get_callback_url(request)
         serializer = self.get_serializer(data=request.data)
@@ -157,20 +153,23 @@ class OrderCreateView(EngineViewMixin, generics.GenericAPIView):
 
         A serializer with `prepare_order(order)` is called with the accepted, unsaved order
         (its id is set) to store what the job needs outside the database, such as an
-        upload, and `discard_order(order)` if the row could not be written after all.
+        upload, and `discard_order(order)` if the order could not be placed after all. A
+        full disk answers 507, with nothing left behind.
         """
         order = Order(
             owner=self.request.user, resource=self.get_job_kind().name, input=order_input,
             idempotency_key=key, request_fingerprint=fingerprint, callback_url=callback_url,
             origin=self.request.build_absolute_uri("/").rstrip("/") if callback_url else "",
         )
-        if hasattr(serializer, "prepare_order"):
-            serializer.prepare_order(order)
         try:
+            if hasattr(serializer, "prepare_order"):
+                serializer.prepare_order(order)
             return lifecycle.place(order)
-        except Exception:
+        except Exception as exc:
             if hasattr(serializer, "discard_order"):
                 serializer.discard_order(order)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull() from exc
             raise
 
     def get_success_headers(self, data) -> dict:
@@ -251,6 +250,9 @@ class OrderListView(EngineViewMixin, generics.ListAPIView):
             queryset = queryset.filter(status=wanted)
         resource = self.request.query_params.get("resource")
         if resource:
+            if not NAME.fullmatch(resource):
+                # Also keeps a NUL out of the query, which PostgreSQL refuses with an error.
+                raise ValidationError({"resource": ["Must be a resource name: letters, digits, '-' and '_'."]})
             queryset = queryset.filter(resource=resource)
         return queryset
 

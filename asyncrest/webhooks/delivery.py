@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import random
-import ssl
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import urllib3
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, transaction
 from django.utils import timezone
@@ -24,6 +22,7 @@ from redis.exceptions import RedisError
 from .. import conf
 from .signing import secret_key, sign
 from .targets import CallbackRefused, check_callback_url
+from .transport import post
 
 logger = logging.getLogger("asyncrest.webhooks")
 
@@ -55,8 +54,11 @@ def enqueue_delivery(delivery) -> bool:
     from ..broker.queues import get_queue
 
     try:
-        get_queue().enqueue(DELIVER, str(delivery.pk), job_id=f"webhook-{delivery.pk.hex}-{delivery.attempts}",
-                            job_timeout=conf.get("WEBHOOK_TIMEOUT") * 3)
+        # WEBHOOK_QUEUE (else the orders' queue): a worker listing it after the orders' serves orders first.
+        get_queue(conf.get("WEBHOOK_QUEUE")).enqueue(
+            DELIVER, str(delivery.pk), job_id=f"webhook-{delivery.pk.hex}-{delivery.attempts}",
+            job_timeout=conf.get("WEBHOOK_TIMEOUT") * 3,
+        )
     except RedisError as exc:
         logger.warning("webhook %s not enqueued, the reconciler will: %s", delivery.pk, exc)
         return False
@@ -136,28 +138,18 @@ def attempt(delivery) -> tuple[int | None, str]:
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(key, delivery.message_id, timestamp, body),
     }
-    timeout = urllib3.Timeout(connect=5, read=conf.get("WEBHOOK_TIMEOUT"))
-    # Connect to the address that was checked; TLS still verifies the certificate for the host name.
-    if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address, port, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
-            ssl_context=ssl.create_default_context(), timeout=timeout, retries=False,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
-    path = parts.path or "/"
+    target = parts.path or "/"
     if parts.query:
-        path += "?" + parts.query
+        target += "?" + parts.query
+    # To the address that was checked; TLS still verifies the certificate for the host name.
     try:
-        with pool:
-            response = pool.urlopen("POST", path, body=body, headers=headers, redirect=False,
-                                    preload_content=False)
-            response.read(64 * 1024)  # enough to finish the exchange; the body is not used
-    except urllib3.exceptions.HTTPError as exc:
+        code = post(address, port, host=host, https=parts.scheme == "https", target=target, headers=headers,
+                    body=body, timeout=conf.get("WEBHOOK_TIMEOUT"))
+    except (OSError, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
-    if 200 <= response.status < 300:
-        return response.status, ""
-    return response.status, f"the receiver answered HTTP {response.status}"
+    if 200 <= code < 300:
+        return code, ""
+    return code, f"the receiver answered HTTP {code}"
 
 
 def deliver_due() -> int:

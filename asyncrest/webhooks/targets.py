@@ -34,6 +34,9 @@ def resolve(host: str, port: int) -> list[str]:
 
 def check_callback_url(url: str, resolver: Resolver = resolve) -> tuple[str, int, str]:
     """Return (host, port, address to connect to) for `url`, or raise `CallbackRefused`."""
+    if any(character.isspace() or not character.isprintable() for character in url):
+        # A line break in the URL would end up in the request's first line: header injection.
+        raise CallbackRefused("The callback URL may not contain spaces or control characters.")
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 address

@@ -181,6 +181,31 @@ def test_runstack_serves_orders_replaces_dead_workers_and_stops_cleanly(stack):
     assert not (stack.var_dir / "runstack.pids").exists()
 
 
+def test_a_csv_sent_chunked_is_read_whole_within_the_limit(stack):
+    """`requests` sends a generator (and curl `-T -` sends stdin) with Transfer-Encoding: chunked."""
+    wait_for_site(stack)
+    headers = {"Authorization": f"Token {create_token(stack)}", "Content-Type": "text/csv"}
+
+    def rows():
+        yield b"entry\n"
+        for number in range(300):
+            yield f"row {number}: tuned PostgreSQL for the Django app\n".encode()
+
+    placed = requests.post(f"{stack.url}/async/tagging/order/", data=rows(), headers=headers, timeout=30)
+    assert placed.request.headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in placed.request.headers
+    assert placed.status_code == 202, placed.text
+    assert placed.json()["id"]
+
+    def finished():
+        response = requests.get(placed.headers["Location"], headers=headers, timeout=10)
+        return response if response.json()["status"] != "running" and response.json()["status"] != "queued" else None
+
+    done = wait_for(finished, 60, "the chunked CSV order to finish", stack.log)
+    assert done.status_code == 201, done.text
+    batch = requests.get(done.headers["Location"], headers=headers, timeout=10).json()
+    assert (batch["rows"], batch["tagged"], batch["rejected"]) == (300, 300, 0)
+
+
 def test_gunicorn_processes_follow_web_concurrency_else_the_cores(monkeypatch, tmp_path):
     from asyncrest.management.commands.runstack import Command, default_web_workers
 

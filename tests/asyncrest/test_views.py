@@ -1,4 +1,5 @@
 """The HTTP contract of the order endpoints, status code by status code and header by header."""
+import io
 import uuid
 
 import pytest
@@ -249,6 +250,18 @@ def test_list_filters_by_status_and_resource(api):
     assert api.get("/async/orders/?resource=tests-sleep&status=queued").json()["count"] == 1
 
 
+@pytest.mark.parametrize("value", ["\x00", "tagging\x00", "a b", "\x1b[31m", "é", "x" * 65])
+def test_list_rejects_a_resource_filter_that_is_no_resource_name(api, value):
+    response = api.get("/async/orders/", {"resource": value})
+    assert response.status_code == 400
+    assert "resource" in response.json()
+
+
+@pytest.mark.parametrize("value", ["\x00", "queued\x00", "\x7f"])
+def test_list_rejects_a_status_filter_with_control_characters(api, value):
+    assert api.get("/async/orders/", {"status": value}).status_code == 400
+
+
 def test_list_rejects_an_unknown_status(api):
     response = api.get("/async/orders/?status=done")
     assert response.status_code == 400
@@ -294,3 +307,47 @@ def test_enqueue_happens_on_commit_with_the_order_id(api, redis_client, django_c
     assert job.func_name == "asyncrest.worker.runner.run_order" and job.args == (order_id,)
     assert job.timeout == 60
     queue.empty()
+
+
+class TestChunkedBodies:
+    """A body without Content-Length, sent with Transfer-Encoding: chunked, is read whole, within its limit."""
+
+    def request(self, user, body: bytes, *, terminated: bool = True, content_type: str = "application/json"):
+        from django.core.handlers.wsgi import LimitedStream
+        from django.test import RequestFactory
+        from rest_framework.authtoken.models import Token
+
+        token, _ = Token.objects.get_or_create(user=user)
+        request = RequestFactory().post("/async/tests-sleep/order/", b"", content_type=content_type,
+                                        HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_TRANSFER_ENCODING="chunked")
+        # As a server that decoded the chunks hands the request over: no length, the body in wsgi.input.
+        request.META.pop("CONTENT_LENGTH", None)
+        request.META["CONTENT_TYPE"] = content_type
+        request.META["wsgi.input"] = io.BytesIO(body)
+        request.META["wsgi.input_terminated"] = terminated
+        request._stream = LimitedStream(request.META["wsgi.input"], 0)
+        return request
+
+    def call(self, request, resource="tests-sleep"):
+        from asyncrest.api.views import OrderCreateView
+
+        response = OrderCreateView.as_view()(request, resource=resource)
+        response.render()
+        return response
+
+    def test_a_chunked_json_body_is_parsed(self, user):
+        response = self.call(self.request(user, b'{"items": 7}'))
+        assert response.status_code == 202, response.content
+        assert Order.objects.get(pk=response.data["id"]).input["items"] == 7
+
+    def test_a_chunked_body_over_the_limit_is_413(self, user, settings):
+        settings.ASYNCREST = {**settings.ASYNCREST, "MAX_BODY_SIZE": 100}
+        response = self.call(self.request(user, b'{"items": 7, "pad": "' + b"x" * 200 + b'"}'))
+        assert response.status_code == 413
+        assert "limit of 100 bytes" in response.data["detail"]
+        assert not Order.objects.exists()
+
+    def test_a_server_that_does_not_end_the_input_gets_411_not_a_hang(self, user):
+        response = self.call(self.request(user, b'{"items": 7}', terminated=False))
+        assert response.status_code == 411
+        assert "Content-Length" in response.data["detail"]

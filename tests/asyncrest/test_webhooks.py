@@ -190,3 +190,80 @@ def test_a_delivery_gives_up_after_its_last_attempt(finished_order, settings):
         assert len(receiver.requests) == 2
     finally:
         receiver.close()
+
+
+class TricklingReceiver:
+    """A receiver on localhost that reads the request, then answers one byte every `pause` seconds."""
+
+    def __init__(self, pause: float):
+        import socket
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.pause, self.stop = pause, threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.recv(65536)
+                for byte in b"HTTP/1.1 204 No Content\r\n\r\n":
+                    if self.stop.wait(self.pause):
+                        return
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    def url(self):
+        return f"http://localhost:{self.sock.getsockname()[1]}/slow"
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.mark.django_db
+def test_a_receiver_that_trickles_its_answer_holds_the_worker_for_the_deadline_at_most(finished_order, settings):
+    # Each byte comes well within a per-read timeout: only a deadline on the whole attempt ends it.
+    settings.ASYNCREST = {**settings.ASYNCREST, "WEBHOOK_TIMEOUT": 1.5}
+    receiver = TricklingReceiver(pause=0.4)
+    try:
+        delivery = Delivery.objects.create(order=finished_order, url=receiver.url(), event="order.failed")
+        started = time.monotonic()
+        deliver_now(str(delivery.pk))
+        took = time.monotonic() - started
+        delivery.refresh_from_db()
+    finally:
+        receiver.close()
+    assert took < 1.5 + 1.0, took
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
+    assert "did not answer within 1.5 s" in delivery.last_error
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["http://example.com/a\r\nX-Injected: 1", "http://example.com/a b", "http://exa\x00mple.com/"])
+def test_a_callback_url_with_spaces_or_control_characters_is_refused(url):
+    with pytest.raises(CallbackRefused, match="spaces or control characters"):
+        check_callback_url(url, resolver=lambda host, port: ["93.184.216.34"])
+
+
+@pytest.mark.django_db
+def test_deliveries_go_to_the_webhook_queue_when_one_is_set(finished_order, settings, redis_url):
+    from asyncrest.broker.queues import get_queue
+    from asyncrest.webhooks.delivery import enqueue_delivery
+
+    settings.RQ_QUEUES = {**settings.RQ_QUEUES, "tests-webhooks": {"URL": redis_url}}
+    settings.ASYNCREST = {**settings.ASYNCREST, "WEBHOOK_QUEUE": "tests-webhooks"}
+    queue = get_queue("tests-webhooks")
+    queue.empty()
+    delivery = Delivery.objects.create(order=finished_order, url="https://example.com/hook", event="order.failed")
+    assert enqueue_delivery(delivery)
+    assert [job.func_name for job in queue.jobs] == ["asyncrest.webhooks.delivery.deliver"]
+    queue.empty()

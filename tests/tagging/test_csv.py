@@ -1,9 +1,10 @@
 """CSV uploads: errors at the door, errors per row, German Excel files, results and export."""
 import csv
+import errno
 import io
 
 import pytest
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from asyncrest import lifecycle
@@ -274,3 +275,22 @@ class TestNothingLeftBehind:
         with pytest.raises(IntegrityError):
             upload(api, GOOD.encode())
         assert self.stored(media) == []
+
+
+class FullStorage(FileSystemStorage):
+    """A storage whose disk is full: every save fails with ENOSPC, as a full uploads volume does."""
+
+    def _save(self, name, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.django_db
+def test_an_upload_when_the_disk_is_full_is_a_json_507_and_places_no_order(api, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "tests.tagging.test_csv.FullStorage",
+                                                          "OPTIONS": {"location": str(tmp_path)}}}
+    response = upload(api, GOOD.encode())
+    assert response.status_code == 507
+    assert response["Content-Type"] == "application/json"
+    assert "no room" in response.json()["detail"]
+    assert not Order.objects.exists()
+    assert list(tmp_path.rglob("*.csv")) == []
