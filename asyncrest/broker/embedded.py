@@ -57,6 +57,7 @@ class EmbeddedRedis:
         save: str | None = None,
         executable: str | None = None,
         start_timeout: float = 10.0,
+        preexec_fn=None,
     ) -> None:
         # Absolute, because redis-server changes into `dir` before it creates the socket.
         self.data_dir = Path(data_dir).absolute()
@@ -68,6 +69,8 @@ class EmbeddedRedis:
         self.save = save
         self.executable = executable
         self.start_timeout = start_timeout
+        # Run in the child before redis-server starts (runstack: die with runstack).
+        self.preexec_fn = preexec_fn
         self.log_path = self.data_dir / "redis.log"
         self._process: subprocess.Popen | None = None
 
@@ -122,7 +125,7 @@ class EmbeddedRedis:
             # Its own session: a terminal's Ctrl-C must not stop Redis before its workers.
             self._process = subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=self.preexec_fn,
             )
         try:
             self._wait_until_ready()

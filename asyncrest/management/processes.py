@@ -1,10 +1,15 @@
 """The processes `runstack` supervises, and the Redis it finds or starts for them."""
 from __future__ import annotations
 
+import ctypes
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
@@ -20,6 +25,71 @@ COLD_STOP_TIMEOUT = 5.0
 # A worker that ran this long before exiting was not crash-looping: restart it at once.
 STABLE_AFTER = 10.0
 MAX_BACKOFF = 30.0
+# What a child of runstack is, by its command line: only those are stopped for a dead runstack.
+CHILD_COMMANDS = ("rqworker", "gunicorn", "reconcile", "redis-server")
+PR_SET_PDEATHSIG = 1
+
+
+def die_with(parent: int) -> Callable[[], None]:
+    """Return a `preexec_fn` that has the child sent SIGTERM when `parent` dies, however it dies (Linux).
+
+    Without it, a runstack killed with SIGKILL leaves its web server, workers and Redis
+    running, holding the port and the data directory.
+    """
+
+    def preexec() -> None:
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+def alive(pid: int | None) -> bool:
+    """Return whether a process `pid` exists (and is not a zombie)."""
+    if not pid:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    return state != "Z"
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def clean_up_after(pid_file: Path, write: Callable[[str], None]) -> None:
+    """Stop what a runstack that died left running on this var/, or refuse if that runstack lives."""
+    try:
+        pids = json.loads(pid_file.read_text())
+    except (OSError, ValueError):
+        return
+    if alive(pids.get("runstack")) and pids.get("runstack") != os.getpid():
+        raise CommandError(f"Another runstack (pid {pids['runstack']}) runs on {pid_file.parent}; stop it first.")
+    left = [pid for pid in [pids.get("web"), *pids.get("workers", []), pids.get("reconciler"), pids.get("redis")]
+            if alive(pid) and any(name in command_line(pid) for name in CHILD_COMMANDS)]
+    if left:
+        write(f"A runstack that died left {len(left)} processes running ({', '.join(map(str, left))}); stopping them.")
+    for signum, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
+        for pid in left:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while any(alive(pid) for pid in left) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    pid_file.unlink(missing_ok=True)
 
 
 class Child:
@@ -34,7 +104,8 @@ class Child:
     def start(self) -> None:
         """Start the process in its own session, so a terminal's Ctrl-C reaches only runstack."""
         self.process = subprocess.Popen(
-            self.args, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True
+            self.args, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with(os.getpid()),
         )
         self.started_at = time.monotonic()
 

@@ -206,6 +206,64 @@ def test_a_csv_sent_chunked_is_read_whole_within_the_limit(stack):
     assert (batch["rows"], batch["tagged"], batch["rejected"]) == (300, 300, 0)
 
 
+def start_runstack(stack, log_name: str) -> subprocess.Popen:
+    """Another runstack with the fixture's environment, var/ and port."""
+    port = stack.url.rpartition(":")[2]
+    with open(stack.var_dir / log_name, "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "runstack", "--port", port, "--workers", "1"],
+            cwd=REPO, env=stack.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )
+
+
+def test_a_runstack_killed_with_sigkill_takes_its_children_along_and_a_new_one_starts(stack):
+    wait_for_site(stack)
+    children = set(read_pids(stack)["workers"]) | {read_pids(stack)["web"], read_pids(stack)["redis"]}
+    stack.process.kill()
+    stack.process.wait()
+    # Each child was told (PR_SET_PDEATHSIG) to stop when runstack died, however it died.
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() and "Z" not in
+                             (Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split() or ["Z"])[0]
+                             for pid in children) or None,
+             40, "the children of the killed runstack to stop", stack.log)
+    stack.process = start_runstack(stack, "second.log")  # on the same var/ and port; stopped by the fixture
+    wait_for_site(stack)
+    headers = {"Authorization": f"Token {create_token(stack)}"}
+    placed = requests.post(f"{stack.url}/async/tagging/order/", json={"entry": "Django on Redis"},
+                           headers=headers, timeout=10)
+    assert placed.status_code == 202
+    done = wait_for(lambda: (r := requests.get(placed.headers["Location"], headers=headers, timeout=10))
+                    .status_code == 201 and r, 60, "the order after the restart", stack.log)
+    assert done.status_code == 201
+
+
+def test_the_embedded_redis_is_started_again_when_it_dies_and_orders_go_on(stack):
+    wait_for_site(stack)
+    headers = {"Authorization": f"Token {create_token(stack)}"}
+    first = read_pids(stack)["redis"]
+    os.kill(first, signal.SIGKILL)
+    restarted = wait_for(lambda: (pid := read_pids(stack)["redis"]) != first and pid, 30,
+                         "runstack to start its Redis again", stack.log)
+    assert restarted and stack.process.poll() is None
+    assert "The embedded Redis was killed by SIGKILL; starting it again." in stack.log()
+
+    def completed():
+        try:
+            placed = requests.post(f"{stack.url}/async/tagging/order/", json={"entry": "Go and Rust"},
+                                   headers=headers, timeout=10)
+            location = placed.headers["Location"]
+            for _ in range(100):
+                polled = requests.get(location, headers=headers, timeout=10)
+                if polled.status_code == 201:
+                    return polled
+                time.sleep(0.2)
+        except requests.RequestException:
+            return None
+        return None
+
+    assert wait_for(completed, 90, "an order to complete after Redis came back", stack.log).status_code == 201
+
+
 def test_gunicorn_processes_follow_web_concurrency_else_the_cores(monkeypatch, tmp_path):
     from asyncrest.management.commands.runstack import Command, default_web_workers
 
@@ -278,3 +336,40 @@ class TestTheRedisRunstackUses:
         settings.RQ_QUEUES = {}
         with pytest.raises(CommandError, match="RQ_QUEUES has no"):
             command.start_redis()
+
+
+class TestWhatADeadRunstackLeft:
+    def test_its_children_are_stopped_and_its_pid_file_removed(self, tmp_path):
+        from asyncrest.management.processes import clean_up_after
+
+        # A process that looks like a worker of runstack's, orphaned: its runstack (a pid that exited) is gone.
+        orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "rqworker"])
+        finished = subprocess.Popen([sys.executable, "-c", "pass"])
+        finished.wait()
+        unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        pid_file = tmp_path / "runstack.pids"
+        pid_file.write_text(json.dumps({"runstack": finished.pid, "web": None, "workers": [orphan.pid, unrelated.pid],
+                                        "reconciler": None, "redis": None}))
+        said = []
+        try:
+            clean_up_after(pid_file, said.append)
+            assert orphan.wait(5) is not None
+            assert unrelated.poll() is None  # not one of runstack's commands: left alone
+        finally:
+            unrelated.kill()
+            orphan.kill()
+        assert not pid_file.exists()
+        assert said == [f"A runstack that died left 1 processes running ({orphan.pid}); stopping them."]
+
+    def test_a_live_runstack_on_the_same_var_is_refused(self, tmp_path):
+        from django.core.management.base import CommandError
+
+        from asyncrest.management.processes import clean_up_after
+
+        alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            (tmp_path / "runstack.pids").write_text(json.dumps({"runstack": alive.pid}))
+            with pytest.raises(CommandError, match=f"Another runstack \\(pid {alive.pid}\\)"):
+                clean_up_after(tmp_path / "runstack.pids", print)
+        finally:
+            alive.kill()

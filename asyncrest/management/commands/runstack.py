@@ -19,7 +19,7 @@ from asyncrest import conf
 from asyncrest.broker.embedded import EmbeddedRedis, EmbeddedRedisError
 from asyncrest.management.processes import (
     COLD_STOP_TIMEOUT, MAX_BACKOFF, POLL_INTERVAL, STABLE_AFTER, STOP_SIGNALS, STOP_TIMEOUT, Child, answers,
-    default_web_workers, describe_exit, queue_redis_url, redacted,
+    clean_up_after, default_web_workers, describe_exit, die_with, queue_redis_url, redacted,
 )
 
 class Command(BaseCommand):
@@ -56,6 +56,7 @@ class Command(BaseCommand):
         self.var_dir = Path(getattr(settings, "VAR_DIR", "var"))
         self.pid_file = self.var_dir / "runstack.pids"
         self.embedded: EmbeddedRedis | None = None
+        self.redis_started_at, self.redis_restarts = time.monotonic(), 0
         self.web: Child | None = None
         self.workers: list[Child] = []
         self.reconciler: Child | None = None
@@ -66,6 +67,7 @@ class Command(BaseCommand):
         # Handle stop requests ourselves from here on, so nothing is left half-started.
         previous = {signum: signal.signal(signum, self.request_stop) for signum in STOP_SIGNALS}
         try:
+            clean_up_after(self.pid_file, self.stderr.write)
             self.check_port_free(host, port)
             redis_url = self.start_redis()
             env = self.get_child_env(redis_url)
@@ -122,11 +124,13 @@ class Command(BaseCommand):
                 f"Nothing answers at {redacted(url)}, and an embedded Redis cannot be run there: "
                 "use a unix:// or local redis:// URL in RQ_QUEUES, or start that Redis yourself."
             )
-        self.embedded = EmbeddedRedis(self.var_dir / "redis", appendonly=True, **where)
+        self.embedded = EmbeddedRedis(self.var_dir / "redis", appendonly=True, preexec_fn=die_with(os.getpid()),
+                                      **where)
         try:
             self.embedded.start()
         except EmbeddedRedisError as exc:
             raise CommandError(str(exc)) from exc
+        self.redis_started_at = time.monotonic()
         return url
 
     def get_child_env(self, redis_url: str) -> dict[str, str]:
@@ -223,12 +227,23 @@ class Command(BaseCommand):
                     self.write_pid_file()
 
     def check_essentials(self) -> None:
-        """Raise CommandError if the web server or the embedded Redis has died."""
+        """Start the embedded Redis again if it died (its AOF keeps the queues); raise if it cannot, or the web server died."""
         if self.embedded and not self.embedded.running:
-            raise CommandError(
-                f"The embedded Redis {describe_exit(self.embedded.returncode)}; stopping "
-                f"everything. Its log ends with:\n{self.embedded.log_tail()}"
-            )
+            exit_ = describe_exit(self.embedded.returncode)
+            young = time.monotonic() - self.redis_started_at < STABLE_AFTER
+            self.redis_restarts = self.redis_restarts + 1 if young else 1
+            if self.redis_restarts > 3:
+                raise CommandError(
+                    f"The embedded Redis {exit_}, three times in a row right after starting; stopping "
+                    f"everything. Its log ends with:\n{self.embedded.log_tail()}"
+                )
+            self.stderr.write(f"The embedded Redis {exit_}; starting it again.")
+            try:
+                self.embedded.start()
+            except EmbeddedRedisError as exc:
+                raise CommandError(f"The embedded Redis cannot be started again: {exc}") from exc
+            self.redis_started_at = time.monotonic()
+            self.write_pid_file()
         if not self.web.alive():
             raise CommandError(f"The web server {self.web.describe_exit()}; stopping everything.")
 
