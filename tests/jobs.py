@@ -79,3 +79,12 @@ def fanned_part(order, part):
 
 def fanned_done(order):
     return f"/tests/fanned/{order.pk}/"
+
+
+@register("tests-redis-gone", timeout=60, max_attempts=2)
+def redis_gone(order):
+    """Meet a lost Redis connection inside fail_on_error, as a job that uses Redis would."""
+    from redis.exceptions import ConnectionError
+
+    with fail_on_error(order, "The report could not be built", code="report_failed"):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")

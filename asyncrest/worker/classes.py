@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from django.db import connections
+from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
 from rq.worker import Worker as RQWorker
 
@@ -48,6 +49,18 @@ class ReconcilingMixin:
             logger.exception("reconciler pass failed")
         finally:
             self.release_connections()
+
+    def set_shutdown_requested_date(self) -> None:
+        """Note a warm shutdown in Redis if Redis can be reached.
+
+        The signal handler that calls this runs in the middle of the job (in the worker
+        process itself): with Redis down, RQ's write would raise there, inside the job,
+        and fail an order over an infrastructure fault.
+        """
+        try:
+            super().set_shutdown_requested_date()
+        except RedisError as exc:
+            logger.warning("warm shutdown not recorded in Redis (%s); the current job goes on", exc)
 
     def release_connections(self) -> None:
         """Close the reconciler's database connections (a forking worker must hold none)."""

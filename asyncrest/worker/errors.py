@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 from rq.timeouts import JobTimeoutException
 
+logger = logging.getLogger("asyncrest.jobs")
+
 
 
 class JobError(Exception):
@@ -40,6 +42,8 @@ def fail_on_error(order, message: str, *, code: str = "job_failed") -> Iterator[
     except Exception as exc:
         from .. import lifecycle
 
+        if is_infrastructure_fault(exc) and hand_back(order, exc):
+            raise
         if isinstance(exc, JobError):
             error_code, text = exc.code, f"{message}: {exc}" if message else str(exc)
         elif isinstance(exc, JobTimeoutException):
@@ -53,3 +57,42 @@ def fail_on_error(order, message: str, *, code: str = "job_failed") -> Iterator[
             # The traceback goes to the log (and the admin), as the API never shows it.
             lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code={error_code}: {text}", exc_info=True)
         raise
+
+
+def is_infrastructure_fault(exc: BaseException) -> bool:
+    """Whether `exc` is Redis or the database being unreachable: nothing the job or its input did wrong."""
+    from django.db import InterfaceError, OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError))
+
+
+def hand_back(order, exc: BaseException) -> bool:
+    """Hand an order that met an infrastructure fault back for another attempt; False if it is on its last.
+
+    A part's order (held by its parts) is not handed back here: its part is (see fanout).
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .. import conf, lifecycle
+    from ..registry import get_resource
+
+    lease = getattr(order, "lease", "")
+    resource = get_resource(order.resource)
+    attempts_left = getattr(order, "attempts", 0) < (resource.get_max_attempts() if resource else 1)
+    if not lease or lease == lifecycle.FANOUT_LEASE or not attempts_left:
+        return False
+    message = f"Interrupted: {type(exc).__name__} ({exc}); retrying."[:255]
+    try:
+        released = lifecycle.release(order.pk, lease, message,
+                                     timezone.now() + timedelta(seconds=conf.get("RETRY_BACKOFF")))
+    except Exception:  # the database itself is away: the reconciler finds the order's heartbeat stopped
+        logger.warning("order %s: not handed back after %s", order.pk, type(exc).__name__, exc_info=True)
+        return True
+    if released:
+        logger.warning("order %s resource=%s handed back for a retry after %s", order.pk, order.resource,
+                       type(exc).__name__)
+    return True

@@ -24,7 +24,7 @@ from .. import lifecycle
 from ..models import FANOUT_LEASE, Order, Part, Status
 from ..registry import importable_path
 from .context import RunningOrder, RunningPart
-from .errors import JobError, OrderCancelled, fail_on_error
+from .errors import JobError, OrderCancelled, fail_on_error, is_infrastructure_fault
 from .heartbeat import Heartbeat
 from .results import resource_path
 
@@ -114,6 +114,8 @@ def execute_part(part_id: int) -> None:
                 except OrderCancelled:
                     raise
                 except Exception as exc:
+                    if is_infrastructure_fault(exc) and hand_back_part(part, row.attempts, order, exc):
+                        raise OrderCancelled(f"{part} was handed back for a retry") from exc
                     # The part first, then (by fail_on_error) the order: whoever sees the
                     # order failed finds the part that failed it.
                     code = exc.code if isinstance(exc, JobError) else "job_failed"
@@ -128,6 +130,26 @@ def execute_part(part_id: int) -> None:
         return
     if lifecycle.finish_part(part.id, lease, Status.COMPLETED):
         finish_if_last(order.id)
+
+
+def hand_back_part(part: RunningPart, attempts: int, order: RunningOrder, exc: BaseException) -> bool:
+    """Hand a part that met an infrastructure fault back for another attempt; False if it is on its last."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .. import conf
+    from ..registry import get_resource
+
+    resource = get_resource(order.resource)
+    if attempts >= (resource.get_max_attempts() if resource else 1):
+        return False
+    try:
+        lifecycle.release_part(part.id, part.lease, timezone.now() + timedelta(seconds=conf.get("RETRY_BACKOFF")))
+    except Exception:  # the database itself is away: the reconciler finds the part's heartbeat stopped
+        logger.warning("%s: not handed back after %s", part, type(exc).__name__, exc_info=True)
+    logger.warning("%s handed back for a retry after %s", part, type(exc).__name__)
+    return True
 
 
 def finish_if_last(order_id, then: str | None = None) -> None:

@@ -219,3 +219,34 @@ def test_killed_worker_running_jobs_in_process_is_replaced_and_its_job_retried(a
     assert final.status_code == 201
     assert Part.objects.get(order_id=order_id(location)).attempts == 2
     assert_entries_stored_once(order_id(location), ENTRIES)
+
+
+def test_sigterm_while_redis_is_down_does_not_fail_the_order(api, fault):
+    """A warm shutdown writes to Redis; with Redis gone that write must not turn into a failed order."""
+    worker = fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.05")
+    location = api.post("/async/tagging/order/", {"entries": ENTRIES}, format="json")["Location"]
+    wait_until(lambda: running_with_progress(order_id(location)), what="progress")
+    fault.redis.kill()
+    worker.process.send_signal(signal.SIGTERM)
+    worker.process.wait(60)
+    assert Order.objects.get(pk=order_id(location)).status in ("running", "completed")
+
+    fault.redis.start()  # empty: the reconciler re-enqueues what is left from the database
+    fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.01")
+    final = wait_for_order(api, location, timeout=90)
+    assert final.status_code == 201, final.json()
+    assert_entries_stored_once(order_id(location), ENTRIES)
+
+
+def test_an_order_whose_redis_went_away_mid_job_is_retried_not_failed(api, fault):
+    """Redis down while a part runs: whatever in the job meets the lost connection, the order completes."""
+    fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.05")
+    location = api.post("/async/tagging/order/", {"entries": ENTRIES}, format="json")["Location"]
+    wait_until(lambda: running_with_progress(order_id(location)), what="progress")
+    fault.redis.kill()
+    time.sleep(2)
+    fault.redis.start()
+    fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.01")
+    final = wait_for_order(api, location, timeout=90)
+    assert final.status_code == 201, final.json()
+    assert_entries_stored_once(order_id(location), ENTRIES)

@@ -136,3 +136,20 @@ def test_every_visible_move_is_announced_after_commit_and_every_finish_once(user
     finally:
         order_changed.disconnect(on_change)
         order_finished.disconnect(on_finish)
+
+
+def test_an_infrastructure_fault_hands_the_order_back_until_its_last_attempt(user):
+    from redis.exceptions import ConnectionError
+
+    from asyncrest.worker.runner import execute
+
+    order = lifecycle.place(Order(owner=user, resource="tests-redis-gone", input={}), enqueue=False)
+    with pytest.raises(ConnectionError):
+        execute(order.pk)
+    order.refresh_from_db()
+    assert (order.status, order.lease, order.attempts, order.error_code) == ("running", "", 1, "")
+    assert order.message.startswith("Interrupted: ConnectionError") and order.available_at
+    with pytest.raises(ConnectionError):
+        execute(order.pk)  # the second and last attempt: the order fails, and says why
+    order.refresh_from_db()
+    assert (order.status, order.attempts, order.error_code) == ("failed", 2, "report_failed")
