@@ -10,9 +10,10 @@ Each step is safe to run twice: logs are unique per (order, position), tags per
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from itertools import islice
 
@@ -28,7 +29,7 @@ from .models import Batch, Log, RejectedRow, Tag
 from .parsers import CSVParser
 from .serializers import TaggingOrderSerializer, max_entry_length
 from .taggers import TAG_TYPE, BaseTagger, Usage, get_tagger
-from .uploads import read_rows, upload_path
+from .uploads import Row, read_rows, upload_path
 
 logger = logging.getLogger("tagging.jobs")
 
@@ -37,6 +38,18 @@ STORE_CHUNK = 1000
 #: Rows per part, and the most parts one order is split into (bigger parts beyond that).
 PART_SIZE = 1000
 MAX_PARTS = 256
+#: The timestamps a log may have, in UTC: MySQL's DATETIME starts at year 1000, and a day
+#: short of year 9999's end keeps the time in year 9999 when shown in any time zone.
+EARLIEST = datetime(1000, 1, 1, tzinfo=dt_timezone.utc)
+LATEST = datetime(9999, 12, 31, tzinfo=dt_timezone.utc)
+#: Longer than any ISO 8601 date and time: such a value is not parsed at all.
+MAX_TIMESTAMP_LENGTH = 64
+#: How much of a bad value a reason quotes.
+SHOWN = 40
+#: The start of an ISO 8601 calendar date, to say which part of an impossible date is wrong.
+DATE_START = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])", re.ASCII)
+#: The most a rejected row's reason holds (its column's length).
+REASON_LENGTH = 255
 
 
 @register("tagging", serializer=TaggingOrderSerializer, parsers=[JSONParser, MultiPartParser, CSVParser], timeout=600)
@@ -58,13 +71,10 @@ def tag_logs(order: RunningOrder):
     filename = data.get("csv", {}).get("filename", "")
     batch, _ = Batch.objects.get_or_create(order_id=order.id, defaults={"owner_id": order.owner_id, "filename": filename})
     if "csv" in data:
-        rows = (
-            (row.line, row.entry, row.timestamp)
-            for row in read_rows(upload_path(order.id), data["csv"]["layout"])
-        )
+        rows = read_rows(upload_path(order.id), data["csv"]["layout"])
         message = "Reading the CSV file"
     else:
-        rows = ((index + 1, entry, None) for index, entry in enumerate(data["entries"]))
+        rows = (Row(index + 1, entry, None) for index, entry in enumerate(data["entries"]))
         message = "Storing the entries"
     with fail_on_error(order, "The entries could not be read", code="unreadable_input"):
         stored = store_rows(order, batch, rows, timestamp, message=message)
@@ -80,7 +90,7 @@ def tag_logs(order: RunningOrder):
     )
 
 
-def store_rows(order: RunningOrder, batch: Batch, rows: Iterable[tuple], default_timestamp: datetime, *, message) -> int:
+def store_rows(order: RunningOrder, batch: Batch, rows: Iterable[Row], default_timestamp: datetime, *, message) -> int:
     """Store usable rows as logs at positions 0.. and unusable ones as rejected rows; return the logs' count."""
     position = 0
     # A batch order's processed/total/progress count the tagging that follows, so that they
@@ -90,16 +100,16 @@ def store_rows(order: RunningOrder, batch: Batch, rows: Iterable[tuple], default
     with progress as chunks:
         for chunk in chunks:
             logs, rejected = [], []
-            for line, entry, raw_timestamp in chunk:
-                reason = row_problem(entry, raw_timestamp)
+            for row in chunk:
+                reason = row_problem(row)
                 if reason:
-                    rejected.append(RejectedRow(batch=batch, line=line, reason=reason))
+                    rejected.append(RejectedRow(batch=batch, line=row.line, reason=reason[:REASON_LENGTH]))
                     continue
                 logs.append(
                     Log(
-                        owner_id=order.owner_id, entry=entry, batch=batch, order_id=order.pk,
-                        position=position, line=line,
-                        timestamp=to_datetime(raw_timestamp) if raw_timestamp else default_timestamp,
+                        owner_id=order.owner_id, entry=row.entry, batch=batch, order_id=order.pk,
+                        position=position, line=row.line,
+                        timestamp=log_timestamp(row.timestamp, default_timestamp),
                     )
                 )
                 position += 1
@@ -109,8 +119,13 @@ def store_rows(order: RunningOrder, batch: Batch, rows: Iterable[tuple], default
     return position
 
 
-def row_problem(entry: str | None, raw_timestamp: str | None) -> str:
-    """Return why a row cannot be used, or an empty string."""
+def row_problem(row: Row) -> str:
+    """Return why `row` cannot be stored as a log, in a sentence for people, or an empty string."""
+    return row.problem or entry_problem(row.entry) or timestamp_problem(row.timestamp)
+
+
+def entry_problem(entry: str | None) -> str:
+    """Return why `entry` cannot be a log's entry, or an empty string."""
     if entry is None:
         return "the row has no `entry` field"
     if not entry.strip():
@@ -119,20 +134,86 @@ def row_problem(entry: str | None, raw_timestamp: str | None) -> str:
         return f"the entry is {len(entry):,} characters long; the limit is {max_entry_length():,}"
     if "\x00" in entry:
         return "the entry contains a NUL character"
-    if raw_timestamp and raw_timestamp.strip() and to_datetime(raw_timestamp) is None:
-        return f"the timestamp {raw_timestamp[:40]!r} is not an ISO 8601 date and time"
     return ""
 
 
-def to_datetime(raw: str) -> datetime | None:
-    """Parse an ISO 8601 date and time (a naive one is taken as UTC); None if it is not one."""
+def timestamp_problem(raw: str | None) -> str:
+    """Return why `raw` cannot be a log's timestamp, or an empty string (a blank one is the order's time)."""
+    if is_blank(raw):
+        return ""
     try:
-        value = parse_datetime(raw.strip())
-    except ValueError:
-        return None
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, dt_timezone.utc)
+        to_datetime(raw)
+    except BadTimestamp as exc:
+        return str(exc)
+    return ""
+
+
+def log_timestamp(raw: str | None, default: datetime) -> datetime:
+    """Return the time of a log whose timestamp `timestamp_problem` accepted: `raw`'s, or `default` if it is blank."""
+    return default if is_blank(raw) else to_datetime(raw)
+
+
+def is_blank(raw: str | None) -> bool:
+    """Tell whether a timestamp field is missing, empty or only spaces."""
+    return raw is None or not raw.strip()
+
+
+class BadTimestamp(ValueError):
+    """A timestamp that cannot be a log's; the message says why, for people."""
+
+
+def to_datetime(raw: str) -> datetime:
+    """Return ISO 8601 `raw` as an aware UTC datetime from EARLIEST to before LATEST (a naive one is UTC),
+    or raise `BadTimestamp` saying why not."""
+    text = raw.strip()
+    if "\x00" in text:
+        raise BadTimestamp("the timestamp contains a NUL character")
+    value = parse_iso(text)
+    if value is None:
+        raise BadTimestamp(impossible_date(text) or f"the timestamp {shown(text)} is not an ISO 8601 date and time")
+    value = in_utc(value)
+    if value is None or not EARLIEST <= value < LATEST:
+        raise BadTimestamp(
+            f"the timestamp {shown(text)} is out of range: it must be from 1000-01-01 to 9999-12-30 (UTC)"
+        )
     return value
+
+
+def parse_iso(text: str) -> datetime | None:
+    """Return the datetime that ISO 8601 `text` says, naive or aware, or None if it says none."""
+    if len(text) > MAX_TIMESTAMP_LENGTH:
+        return None
+    try:
+        return parse_datetime(text)
+    except ValueError:  # well formed, but no such time (hour 25, day 30 of February)
+        return None
+
+
+def in_utc(value: datetime) -> datetime | None:
+    """Return `value` in UTC (a naive one is taken as UTC), or None if that falls outside Python's years 1 to 9999."""
+    if timezone.is_naive(value):
+        return value.replace(tzinfo=dt_timezone.utc)
+    try:
+        return value.astimezone(dt_timezone.utc)
+    except OverflowError:
+        return None
+
+
+def impossible_date(text: str) -> str:
+    """Return the reason for a timestamp that starts with a calendar date that does not exist, or an empty string."""
+    match = DATE_START.match(text)
+    if match is None:
+        return ""
+    try:
+        date(*map(int, match.groups()))
+    except ValueError as exc:  # its text names the part: "month must be in 1..12"
+        return f"the timestamp {shown(text)} is not a date that exists ({exc})"
+    return ""
+
+
+def shown(value: str) -> str:
+    """Return `value` quoted for a reason, cut to SHOWN characters."""
+    return repr(value if len(value) <= SHOWN else value[:SHOWN] + "…")
 
 
 def tag_part(order, part) -> None:

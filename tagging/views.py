@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 import uuid
 from collections.abc import Iterator
 
@@ -122,8 +123,29 @@ def export_rows(batch: Batch) -> Iterator[str]:
         yield line([log.line or "", log.entry, log.timestamp.isoformat(), tags, log.error])
 
 
+#: What a cell that a spreadsheet runs as a formula starts with (OWASP's list; a tab or CR
+#: first is defused whatever follows). Full-width and other compatibility forms count as
+#: their ASCII letter: `first_read_character` folds them with NFKC.
+FORMULA_STARTS = frozenset("=+-@")
+RISKY_FIRST = frozenset("\t\r")
+#: Quotes a spreadsheet reads past to the formula.
+LEADING_QUOTES = frozenset("\"'")
+
+
 def spreadsheet_safe(value: str) -> str:
-    """Defuse a cell a spreadsheet would run as a formula (CSV injection) by quoting it as text."""
-    if value and value[0] in "=+-@\t\r":
+    """Return `value` prefixed with `'` if a spreadsheet would run it as a formula (CSV injection), else unchanged."""
+    # OWASP's advice, kept on purpose: any cell starting so is prefixed, a negative number too ("-5" → "'-5").
+    if value[:1] in RISKY_FIRST or first_read_character(value) in FORMULA_STARTS:
         return "'" + value
     return value
+
+
+def first_read_character(value: str) -> str:
+    """Return the first character of `value` that a spreadsheet reads, in its NFKC form, or "" if there is none."""
+    for char in value:
+        # Spreadsheets trim spaces, line breaks, BOMs and zero-width characters (all of
+        # Unicode's category Cf: U+200B–U+200D, U+2060, U+FEFF, bidi marks) and quotes.
+        if char.isspace() or char in LEADING_QUOTES or unicodedata.category(char) == "Cf":
+            continue
+        return unicodedata.normalize("NFKC", char)[:1]
+    return ""
