@@ -54,7 +54,8 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (nginx, a load balancer).
-if env_bool("BEHIND_PROXY"):
+BEHIND_PROXY = env_bool("BEHIND_PROXY")
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     # First, so that preflights and error responses of later middleware carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the URL or headers: a NUL would reach PostgreSQL as a 500.
+    "demosite.middleware.RefuseControlCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,6 +135,17 @@ if SQLITE:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The lockout backend comes first: it refuses locked-out accounts and addresses before any
+# password is checked (demosite/lockout.py, docs/security.md).
+AUTHENTICATION_BACKENDS = [
+    "demosite.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failures of one account or from one address within the window that lock it out, and for how long.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -179,6 +193,9 @@ CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "prefer", "if-none-ma
 CORS_EXPOSE_HEADERS = ["Location", "Retry-After", "ETag", "Preference-Applied", "Idempotent-Replayed"]
 CORS_PREFLIGHT_MAX_AGE = 3600
 
+# A refused CSRF check is JSON under the API's paths too (demosite/views.py).
+CSRF_FAILURE_VIEW = "demosite.views.csrf_failure"
+
 # The demo page at / sends people without a session to DRF's login form, then back.
 LOGIN_URL = "rest_framework:login"
 LOGIN_REDIRECT_URL = "/"
@@ -188,6 +205,16 @@ LOGOUT_REDIRECT_URL = "/"
 REDIS_URL = os.environ.get("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+}
+# The login lockout's counts, shared by every web process; short timeouts so that a Redis
+# outage slows no login down (the lockout then lets logins through, see docs/security.md).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "asyncrest-site",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
 }
 # django-rq's /django-rq/stats.json and Prometheus /django-rq/metrics/ answer staff
 # sessions, and monitoring with `Authorization: Bearer <RQ_API_TOKEN>`; unset: staff only.
@@ -205,6 +232,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["asyncrest.api.schema.one_path_per_resource"],
+    # drf-spectacular's default, then the 400 the site's middleware adds (demosite/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "demosite.schema.document_refused_queries",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
@@ -213,8 +245,6 @@ ASYNCREST = {
     "QUEUE": "default",
     # Orders one user may place per period; empty: no limit.
     "ORDER_RATE": os.environ.get("ASYNCREST_ORDER_RATE", "120/minute") or None,
-    # Signs the webhooks sent to an order's callback_url; unset, callback_url is refused.
-    "WEBHOOK_SECRET": os.environ.get("ASYNCREST_WEBHOOK_SECRET", ""),
     "WEBHOOK_ALLOWED_HOSTS": env_list("ASYNCREST_WEBHOOK_ALLOWED_HOSTS"),
 }
 # The RQ worker class runstack starts; asyncrest.worker.ForkingWorker forks a horse per job.

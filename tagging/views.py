@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,10 @@ from .models import Batch, Log, Tag
 from .schema import batch_export_docs, log_list_docs, tag_counts_docs
 from .serializers import BatchSerializer, LogSerializer
 from .taggers.keywords import canonical_name
+
+
+#: C0 control characters but tab, and DEL: no tag has them, and PostgreSQL refuses NUL.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class OwnedMixin:
@@ -39,6 +44,9 @@ class LogList(OwnedMixin, generics.ListAPIView):
     def get_queryset(self):
         queryset = super().get_queryset()
         params = self.request.query_params
+        if params.get("tag") and CONTROL.search(params["tag"]):
+            # A NUL would reach PostgreSQL, which refuses it with an error (a 500).
+            raise ValidationError({"tag": ["Must be text without control characters."]})
         if params.get("tag"):
             # ?tag=postgres finds PostgreSQL: the same canonical names the taggers store.
             tag = canonical_name(params["tag"]) or params["tag"]

@@ -179,3 +179,9 @@ def wait_for_order(client: APIClient, url: str, *, until=("completed", "failed",
         if time.monotonic() > deadline:
             raise AssertionError(f"order still {response.json()['status']} after {timeout} s: {response.json()}")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def engine_alone(settings):
+    """The site without its own middleware: what the engine does by itself, as in any host project."""
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if not name.startswith("demosite.")]

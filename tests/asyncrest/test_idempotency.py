@@ -72,7 +72,7 @@ def test_a_key_older_than_a_day_starts_a_new_order(api):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad\u0007key"])
-def test_malformed_keys_are_400(api, key):
+def test_malformed_keys_are_400(api, engine_alone, key):
     response = place(api, key=key)
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()

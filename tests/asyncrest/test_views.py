@@ -251,14 +251,14 @@ def test_list_filters_by_status_and_resource(api):
 
 
 @pytest.mark.parametrize("value", ["\x00", "tagging\x00", "a b", "\x1b[31m", "é", "x" * 65])
-def test_list_rejects_a_resource_filter_that_is_no_resource_name(api, value):
+def test_list_rejects_a_resource_filter_that_is_no_resource_name(api, engine_alone, value):
     response = api.get("/async/orders/", {"resource": value})
     assert response.status_code == 400
     assert "resource" in response.json()
 
 
 @pytest.mark.parametrize("value", ["\x00", "queued\x00", "\x7f"])
-def test_list_rejects_a_status_filter_with_control_characters(api, value):
+def test_list_rejects_a_status_filter_with_control_characters(api, engine_alone, value):
     assert api.get("/async/orders/", {"status": value}).status_code == 400
 
 

@@ -170,3 +170,11 @@ def test_logs_of_a_batch_that_is_not_a_uuid_is_400(api):
     response = api.get("/tagging/logs/?batch=null")
     assert response.status_code == 400
     assert "batch" in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tag", ["\x00", "Django\x00", "\x1b[2J", "\x7f"])
+def test_a_tag_filter_with_control_characters_is_400_even_without_the_sites_middleware(api, engine_alone, tag):
+    response = api.get("/tagging/logs/", {"tag": tag})
+    assert response.status_code == 400
+    assert "tag" in response.json()
