@@ -40,6 +40,13 @@ def check_dependencies(app_configs, **kwargs):
                      "(with 'rest_framework.authtoken' installed) or SessionAuthentication.",
                 id="asyncrest.W001",
             ))
+    if "WEBHOOK_SECRET" in (getattr(settings, "ASYNCREST", None) or {}):
+        errors.append(Warning(
+            "ASYNCREST['WEBHOOK_SECRET'] is no longer used: one secret for every user let any of them sign "
+            "webhooks that another's receiver would accept.",
+            hint="Remove it. Each user makes their own secret with POST /async/webhooks/secret/.",
+            id="asyncrest.W002",
+        ))
     return errors
 
 

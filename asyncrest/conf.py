@@ -40,10 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "TIMEOUT_GRACE": 30,
     # Orders one user may place per period ("120/minute", "10/second", ...; None: no limit).
     "ORDER_RATE": "120/minute",
-    # Webhooks: the signing secret (empty: callback_url is refused), hosts exempt from the
-    # public-address rule, attempts, and the first retry's delay (doubling).
-    "WEBHOOK_SECRET": "",
+    # Webhooks: hosts exempt from the public-address rule, attempts, and the first retry's
+    # delay (doubling). Each user signs with a secret of their own (POST /async/webhooks/secret/).
     "WEBHOOK_ALLOWED_HOSTS": (),
+    # How long a rotated signing secret keeps signing beside its successor (seconds).
+    "WEBHOOK_ROTATION_OVERLAP": 24 * 60 * 60,
     # The whole of one attempt, connect to answer, in seconds: a receiver that trickles its
     # answer holds a worker for this long at most.
     "WEBHOOK_TIMEOUT": 5,

@@ -1,7 +1,7 @@
-"""The engine's URLs (`path("async/", include("asyncrest.urls"))`): an order path per resource, and the orders."""
+"""The engine's URLs (`path("async/", include("asyncrest.urls"))`): an order path per resource, the orders, the webhook secret."""
 from django.urls import path
 
-from .api import views
+from .api import signing, views
 from .registry import get_resources
 
 app_name = "asyncrest"
@@ -26,4 +26,5 @@ urlpatterns = [
     path("<slug:resource>/order/", views.OrderCreateView.as_view(), name="order-create"),
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/<uuid:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("webhooks/secret/", signing.SigningSecretView.as_view(), name="webhook-secret"),
 ]

@@ -147,6 +147,32 @@ health_docs = extend_schema_view(
 )
 
 
+class SigningSecretStateSerializer(serializers.Serializer):
+    exists = serializers.BooleanField()
+    created_at = serializers.DateTimeField(allow_null=True)
+    rotated_at = serializers.DateTimeField(allow_null=True)
+    previous_valid_until = serializers.DateTimeField(allow_null=True, help_text="Until when the previous secret still signs.")
+
+
+class SigningSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="`whsec_<base64>`: verify your webhooks with it (Standard Webhooks).")
+    previous_valid_until = serializers.DateTimeField(
+        allow_null=True, help_text="Until when the previous secret signs too (webhooks carry both signatures)."
+    )
+
+
+signing_secret_docs = extend_schema_view(
+    get=extend_schema(tags=["webhooks"], summary="Your webhook signing secret's state",
+                      responses={200: SigningSecretStateSerializer, 401: NOT_AUTHENTICATED}),
+    post=extend_schema(
+        tags=["webhooks"], summary="Make or rotate your webhook signing secret", request=None,
+        description="The answer is the only time the secret is shown. Rotating keeps the previous secret signing, "
+                    "beside the new one, for `WEBHOOK_ROTATION_OVERLAP` (24 h).",
+        responses={201: SigningSecretSerializer, 401: NOT_AUTHENTICATED},
+    ),
+)
+
+
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's AutoSchema, plus the errors every endpoint may answer with.
 

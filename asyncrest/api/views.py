@@ -20,6 +20,7 @@ from .. import conf, lifecycle
 from ..broker.dispatch import remove_job
 from ..models import Order, Status
 from ..registry import NAME, Resource, get_resource
+from ..webhooks.signing import has_secret
 from ..webhooks.targets import CallbackRefused, check_callback_url
 from . import docs, longpoll
 from .bodies import check_body_size, read_chunked_body
@@ -86,14 +87,16 @@ class OrderCreateView(EngineViewMixin, generics.GenericAPIView):
         read_chunked_body(request._request)
 
     def get_callback_url(self, request: Request) -> str:
-        """Return the optional `callback_url`; 400 if it is not a public http(s) URL or webhooks are off."""
+        """Return the optional `callback_url`; 400 if it is not a public http(s) URL or the caller has no signing secret."""
         url = request.data.get("callback_url") if hasattr(request.data, "get") else None
         if not url:
             return ""
         if not isinstance(url, str) or len(url) > 2000:
             raise ValidationError({"callback_url": ["Must be a URL of at most 2,000 characters."]})
-        if not conf.get("WEBHOOK_SECRET"):
-            raise ValidationError({"callback_url": ["This server sends no webhooks: it has no WEBHOOK_SECRET."]})
+        if not has_secret(request.user):
+            raise ValidationError({"callback_url": [
+                "Make your webhook signing secret first (POST /async/webhooks/secret/): it signs your webhooks alone."
+            ]})
         try:
             check_callback_url(url)
         except CallbackRefused as exc:

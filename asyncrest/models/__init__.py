@@ -4,6 +4,6 @@ Rows are read here; every write that moves an order or a part is `asyncrest.life
 """
 from .orders import FINISHED, PENDING, Order, OrderQuerySet, Status
 from .parts import FANOUT_LEASE, Part
-from .webhooks import Delivery
+from .webhooks import Delivery, SigningSecret
 
-__all__ = ["Delivery", "FANOUT_LEASE", "FINISHED", "PENDING", "Order", "OrderQuerySet", "Part", "Status"]
+__all__ = ["Delivery", "FANOUT_LEASE", "FINISHED", "PENDING", "Order", "OrderQuerySet", "Part", "SigningSecret", "Status"]

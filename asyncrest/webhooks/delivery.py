@@ -20,7 +20,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from .. import conf
-from .signing import secret_key, sign
+from .signing import signatures
 from .targets import CallbackRefused, check_callback_url
 from .transport import post
 
@@ -120,9 +120,6 @@ def retry_delay(attempt_number: int) -> float:
 
 def attempt(delivery) -> tuple[int | None, str]:
     """POST the signed notification once; return (HTTP status, error text or "")."""
-    key = secret_key()
-    if not key:
-        return None, "no WEBHOOK_SECRET is configured"
     try:
         host, port, address = check_callback_url(delivery.url)
     except CallbackRefused as exc:
@@ -136,8 +133,10 @@ def attempt(delivery) -> tuple[int | None, str]:
         "host": parts.netloc.rpartition("@")[2],
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(key, delivery.message_id, timestamp, body),
+        "webhook-signature": signatures(delivery.order.owner_id, delivery.message_id, timestamp, body),
     }
+    if not headers["webhook-signature"]:
+        return None, "the order's owner has no webhook signing secret"
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query

@@ -12,12 +12,13 @@ import pytest
 from django.utils import timezone
 
 from asyncrest import lifecycle
-from asyncrest.models import Delivery, Order
+from asyncrest.models import Delivery, Order, SigningSecret
 from asyncrest.webhooks.delivery import deliver_now
 from asyncrest.webhooks.targets import CallbackRefused, check_callback_url
 from tests.conftest import wait_for_order
 
-KEY = b"asyncrest-tests-webhook-key"  # what tests/settings.py's whsec_… secret decodes to
+KEY = b"asyncrest-tests-webhook-key"  # alice's signing key in these tests
+ALICES_SECRET = "whsec_" + base64.b64encode(KEY).decode()
 
 
 class Receiver:
@@ -59,11 +60,17 @@ def receiver():
     receiver.close()
 
 
-def verify(request) -> dict:
+@pytest.fixture
+def alices_secret(user):
+    """Alice's own webhook signing secret, whose key is KEY."""
+    return SigningSecret.objects.create(owner=user, secret=ALICES_SECRET)
+
+
+def verify(request, key: bytes = KEY) -> dict:
     """Check a request as a Standard Webhooks receiver would, independently of asyncrest's code."""
     headers = {name.lower(): value for name, value in request["headers"].items()}
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + request["body"]
-    expected = base64.b64encode(hmac.new(KEY, signed, hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     signatures = [sig.partition(",")[2] for sig in headers["webhook-signature"].split()]
     assert any(hmac.compare_digest(expected, sig) for sig in signatures), "bad signature"
     assert abs(time.time() - int(headers["webhook-timestamp"])) < 300
@@ -90,7 +97,7 @@ def verify(request) -> dict:
         (f"http://{'a' * 64}.example/hook", "cannot be resolved"),
     ],
 )
-def test_callback_urls_that_are_not_public_http_are_refused_at_post(api, url, reason):
+def test_callback_urls_that_are_not_public_http_are_refused_at_post(api, alices_secret, url, reason):
     response = api.post("/async/tests-sleep/order/", {"items": 1, "callback_url": url}, format="json")
     assert response.status_code == 400
     assert reason in response.json()["callback_url"][0]
@@ -105,15 +112,15 @@ def test_a_public_host_passes_and_is_connected_to_at_the_checked_address():
 
 
 @pytest.mark.django_db
-def test_without_a_secret_callbacks_are_refused(api, settings):
-    settings.ASYNCREST = {**settings.ASYNCREST, "WEBHOOK_SECRET": ""}
-    response = api.post("/async/tests-sleep/order/", {"items": 1, "callback_url": "http://localhost/x"}, format="json")
+def test_a_caller_without_a_signing_secret_cannot_ask_for_callbacks(other_api, alices_secret):
+    response = other_api.post("/async/tests-sleep/order/", {"items": 1, "callback_url": "http://localhost/x"},
+                              format="json")
     assert response.status_code == 400
-    assert "no WEBHOOK_SECRET" in response.json()["callback_url"][0]
+    assert "Make your webhook signing secret first" in response.json()["callback_url"][0]
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("worker")
+@pytest.mark.usefixtures("worker", "alices_secret")
 def test_a_finished_order_is_announced_signed_to_its_callback(api, receiver):
     response = api.post("/async/tests-sleep/order/", {"items": 2, "delay": 0.01, "callback_url": receiver.url()},
                         format="json")
@@ -135,7 +142,7 @@ def test_a_finished_order_is_announced_signed_to_its_callback(api, receiver):
 
 
 @pytest.fixture
-def finished_order(user):
+def finished_order(user, alices_secret):
     order = Order.objects.create(owner=user, resource="tests-sleep", origin="https://api.example.com")
     lifecycle.claim(order.pk, "lease-1")
     lifecycle.fail(order.pk, "boom", "It broke.")
@@ -267,3 +274,74 @@ def test_deliveries_go_to_the_webhook_queue_when_one_is_set(finished_order, sett
     assert enqueue_delivery(delivery)
     assert [job.func_name for job in queue.jobs] == ["asyncrest.webhooks.delivery.deliver"]
     queue.empty()
+
+
+
+def finished_order_of(owner):
+    order = Order.objects.create(owner=owner, resource="tests-sleep", origin="https://api.example.com")
+    lifecycle.claim(order.pk, "lease-1")
+    lifecycle.fail(order.pk, "boom", "It broke.")
+    return order
+
+
+@pytest.mark.django_db
+def test_a_delivery_signed_for_one_user_does_not_verify_with_anothers_secret(finished_order, other_user, receiver):
+    bobs = SigningSecret.objects.create(owner=other_user, secret="whsec_" + base64.b64encode(b"bobs-own-key").decode())
+    for order in (finished_order, finished_order_of(other_user)):
+        delivery = Delivery.objects.create(order=order, url=receiver.url(), event="order.failed")
+        deliver_now(str(delivery.pk))
+    alices, bobs_request = receiver.requests
+    assert verify(alices)["data"]["id"] == str(finished_order.pk)
+    assert verify(bobs_request, key=b"bobs-own-key")
+    with pytest.raises(AssertionError, match="bad signature"):
+        verify(alices, key=b"bobs-own-key")
+    with pytest.raises(AssertionError, match="bad signature"):
+        verify(bobs_request)
+    assert bobs.secret != ALICES_SECRET
+
+
+@pytest.mark.django_db
+def test_a_rotated_secret_signs_beside_the_new_one_for_the_overlap_then_stops(finished_order, user, receiver, settings):
+    from asyncrest.webhooks.signing import key_of, rotate
+
+    settings.ASYNCREST = {**settings.ASYNCREST, "WEBHOOK_ROTATION_OVERLAP": 3600}
+    new, previous_until = rotate(user)
+    assert new.startswith("whsec_") and new != ALICES_SECRET
+    assert 3590 < (previous_until - timezone.now()).total_seconds() <= 3600
+    delivery = Delivery.objects.create(order=finished_order, url=receiver.url(), event="order.failed")
+    deliver_now(str(delivery.pk))
+    (during,) = receiver.requests
+    assert len(during["headers"]["webhook-signature"].split()) == 2
+    verify(during)  # the old key still verifies during the overlap
+    verify(during, key=key_of(new))
+    SigningSecret.objects.filter(owner=user).update(previous_until=timezone.now() - timedelta(seconds=1))
+    Delivery.objects.filter(pk=delivery.pk).update(status="pending", next_attempt_at=timezone.now())
+    receiver.statuses = [204]
+    Delivery.objects.create(order=finished_order_of(user), url=receiver.url(), event="order.failed")
+    deliver_now(str(Delivery.objects.latest("created_at").pk))
+    after = receiver.requests[-1]
+    assert len(after["headers"]["webhook-signature"].split()) == 1
+    verify(after, key=key_of(new))
+    with pytest.raises(AssertionError, match="bad signature"):
+        verify(after)
+
+
+@pytest.mark.django_db
+def test_the_secret_endpoint_makes_rotates_and_shows_a_secret_only_once(api, other_api):
+    from rest_framework.test import APIClient
+
+    assert api.get("/async/webhooks/secret/").json() == {
+        "exists": False, "created_at": None, "rotated_at": None, "previous_valid_until": None,
+    }
+    made = api.post("/async/webhooks/secret/")
+    assert made.status_code == 201 and made["Cache-Control"] == "no-store"
+    first = made.json()["secret"]
+    assert first.startswith("whsec_") and len(base64.b64decode(first[6:])) == 32
+    assert made.json()["previous_valid_until"] is None
+    state = api.get("/async/webhooks/secret/").json()
+    assert state["exists"] and first not in str(state)
+    rotated = api.post("/async/webhooks/secret/").json()
+    assert rotated["secret"] != first and rotated["previous_valid_until"]
+    assert other_api.get("/async/webhooks/secret/").json()["exists"] is False  # each user has their own
+    assert APIClient().post("/async/webhooks/secret/").status_code == 401
+    assert APIClient().get("/async/webhooks/secret/").status_code == 401
