@@ -283,5 +283,10 @@ LOGGING = {
     "loggers": {
         "asyncrest": {"level": os.environ.get("ASYNCREST_LOG_LEVEL") or "INFO"},
         "tagging": {"level": os.environ.get("ASYNCREST_LOG_LEVEL") or "INFO"},
+        # Django's own lines go to the console like the rest, not also to its mail_admins
+        # handler: the site mails nobody, and on Django 4.2 that handler re-reads the request
+        # to build its report, so a request refused for its query (over 1,000 parameters)
+        # raised again while being logged, instead of getting its 400.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
