@@ -34,16 +34,6 @@ def publish_on_change(sender, order_id, **kwargs) -> None:
         logger.debug("order %s: change not published (%s)", order_id, exc)
 
 
-def wait_for_change(order_id, timeout: float) -> bool:
-    """Block until order `order_id` is reported changed or `timeout` seconds pass; True if changed.
-
-    A caller that compares the order with what its client saw should use `watch()`
-    instead, and read the order after subscribing, so no change slips between the two.
-    """
-    with watch(order_id) as changes:
-        return changes.wait(timeout)
-
-
 @contextlib.contextmanager
 def watch(order_id) -> Iterator[Changes]:
     """Subscribe to order `order_id`'s changes for the block; read the order inside it."""
