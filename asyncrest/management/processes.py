@@ -5,10 +5,13 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +29,7 @@ COLD_STOP_TIMEOUT = 5.0
 STABLE_AFTER = 10.0
 MAX_BACKOFF = 30.0
 # What a child of runstack is, by its command line: only those are stopped for a dead runstack.
-CHILD_COMMANDS = ("rqworker", "gunicorn", "reconcile", "redis-server")
+CHILD_COMMANDS = ("rqworker", "gunicorn", "reconcile", "redis-server", "asyncrest.frontdoor")
 PR_SET_PDEATHSIG = 1
 
 
@@ -76,7 +79,8 @@ def clean_up_after(pid_file: Path, write: Callable[[str], None]) -> None:
         return
     if alive(pids.get("runstack")) and pids.get("runstack") != os.getpid():
         raise CommandError(f"Another runstack (pid {pids['runstack']}) runs on {pid_file.parent}; stop it first.")
-    left = [pid for pid in [pids.get("web"), *pids.get("workers", []), pids.get("reconciler"), pids.get("redis")]
+    named = [pids.get("front_door"), pids.get("web"), *pids.get("workers", []), pids.get("reconciler"), pids.get("redis")]
+    left = [pid for pid in named
             if alive(pid) and any(name in command_line(pid) for name in CHILD_COMMANDS)]
     if left:
         write(f"A runstack that died left {len(left)} processes running ({', '.join(map(str, left))}); stopping them.")
@@ -129,6 +133,40 @@ class Child:
 
     def describe_exit(self) -> str:
         return describe_exit(self.process.returncode)
+
+
+def child_env(redis_url: str) -> dict[str, str]:
+    """Return the environment of runstack's children: its own, plus the Redis and settings in use."""
+    # The settings package must import in the children wherever runstack was started from.
+    top = import_module(settings.SETTINGS_MODULE.partition(".")[0])
+    where = list(getattr(top, "__path__", [])) or [top.__file__]  # a package, or a module
+    root = str(Path(where[0]).resolve().parent)
+    python_path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
+        "PYTHONPATH": python_path,
+    }
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise CommandError if `host:port` is taken, which would fool runstack's wait for its web server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        socket.create_server((host, port), family=family).close()
+    except OSError as exc:
+        raise CommandError(f"Cannot serve on {host}:{port}: {exc.strerror or exc}.") from exc
+
+
+def web_socket_path(var_dir: Path) -> Path:
+    """Return where gunicorn listens for the front door: var/run/web.sock, or a private
+    directory of /tmp where that path is over the 107 bytes a unix socket's path may have."""
+    path = var_dir.resolve() / "run" / "web.sock"
+    if len(os.fsencode(path)) > 100:
+        path = Path(tempfile.mkdtemp(prefix="asyncrest-")) / "web.sock"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
 
 
 def default_web_workers() -> int:

@@ -3,6 +3,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -174,7 +175,7 @@ def test_runstack_serves_orders_replaces_dead_workers_and_stops_cleanly(stack):
     # Ctrl-C stops all of it: runstack, gunicorn and its workers, the RQ workers, redis-server.
     running = stack_processes(stack.var_dir)
     assert {stack.process.pid, before["web"], before["redis"], replacement} <= running
-    assert len(running) >= 7  # runstack, redis, gunicorn arbiter + 2 workers, 2 RQ workers
+    assert len(running) >= 8  # runstack, redis, front door, gunicorn arbiter + workers, 2 RQ workers, reconciler
     stack.process.send_signal(signal.SIGINT)
     assert stack.process.wait(30) == 0, stack.log()
     wait_for(lambda: not stack_processes(stack.var_dir), 3, "the stack's processes to be gone")
@@ -206,6 +207,30 @@ def test_a_csv_sent_chunked_is_read_whole_within_the_limit(stack):
     assert (batch["rows"], batch["tagged"], batch["rejected"]) == (300, 300, 0)
 
 
+def test_slow_clients_hold_no_web_server_thread_and_are_cut_off(stack):
+    """120 connections that send a header line at a time: with gunicorn on the port, half of /healthz/ timed out."""
+    wait_for_site(stack)
+    pids = read_pids(stack)
+    assert "--bind unix:" in cmdline(pids["web"]), "gunicorn is reachable only through the front door"
+    assert "asyncrest.frontdoor" in cmdline(pids["front_door"])
+    host, port = stack.url.removeprefix("http://").split(":")
+    slow = [socket.create_connection((host, int(port)), timeout=30) for _ in range(120)]
+    for conn in slow:
+        conn.sendall(b"GET /healthz/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    answers, started = [], time.monotonic()
+    while time.monotonic() - started < 8:  # all 120 are held for the 10 s header timeout
+        for conn in slow:
+            conn.sendall(b"X-Slow: 1\r\n")
+        answers.append(requests.get(f"{stack.url}/healthz/", timeout=5).status_code)
+        time.sleep(0.5)
+    assert len(answers) >= 8 and set(answers) == {200}, answers
+    for conn in slow:
+        with conn:
+            received = conn.recv(4096)
+        assert received.startswith(b"HTTP/1.1 408 "), received
+        assert b"application/json" in received
+
+
 def start_runstack(stack, log_name: str) -> subprocess.Popen:
     """Another runstack with the fixture's environment, var/ and port."""
     port = stack.url.rpartition(":")[2]
@@ -218,7 +243,8 @@ def start_runstack(stack, log_name: str) -> subprocess.Popen:
 
 def test_a_runstack_killed_with_sigkill_takes_its_children_along_and_a_new_one_starts(stack):
     wait_for_site(stack)
-    children = set(read_pids(stack)["workers"]) | {read_pids(stack)["web"], read_pids(stack)["redis"]}
+    pids = read_pids(stack)
+    children = set(pids["workers"]) | {pids["web"], pids["redis"], pids["front_door"], pids["reconciler"]}
     stack.process.kill()
     stack.process.wait()
     # Each child was told (PR_SET_PDEATHSIG) to stop when runstack died, however it died.
@@ -277,7 +303,7 @@ def test_gunicorn_processes_follow_web_concurrency_else_the_cores(monkeypatch, t
 
     command = Command()
     command.var_dir, command.web_workers, command.web_threads = tmp_path, 3, 6
-    web = command.get_web_command("127.0.0.1:8000")
+    web = command.get_web_command(f"unix:{tmp_path}/web.sock")
     assert web[web.index("--workers") + 1] == "3" and web[web.index("--threads") + 1] == "6"
     assert web[web.index("--worker-class") + 1] == "gthread"
 

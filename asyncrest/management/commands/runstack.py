@@ -1,4 +1,4 @@
-"""Run the whole stack on one machine: migrate, Redis, gunicorn and RQ workers."""
+"""Run the whole stack on one machine: migrate, Redis, the front door and gunicorn, and RQ workers."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,6 @@ import signal
 import socket
 import sys
 import time
-from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,13 +18,15 @@ from asyncrest import conf
 from asyncrest.broker.embedded import EmbeddedRedis, EmbeddedRedisError
 from asyncrest.management.processes import (
     COLD_STOP_TIMEOUT, MAX_BACKOFF, POLL_INTERVAL, STABLE_AFTER, STOP_SIGNALS, STOP_TIMEOUT, Child, answers,
-    clean_up_after, default_web_workers, describe_exit, die_with, queue_redis_url, redacted,
+    clean_up_after, default_web_workers, describe_exit, die_with, queue_redis_url, redacted, web_socket_path,
+    check_port_free, child_env,
 )
 
 class Command(BaseCommand):
     help = (
         "Run migrate, Redis (REDIS_URL, or an embedded redis-server with its data in var/), "
-        "the gunicorn web server and N RQ workers; Ctrl-C stops them all. "
+        "the gunicorn web server behind a front door that reads requests whole, and N RQ workers; "
+        "Ctrl-C stops them all. "
         "The pids are written to var/runstack.pids (JSON) while it runs."
     )
 
@@ -40,6 +41,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--web-threads", type=int, default=4,
             help="Threads per gunicorn worker; a long poll holds one while it waits (default: 4).",
+        )
+        parser.add_argument(
+            "--header-timeout", type=float, default=10.0,
+            help="Seconds a client has to send a request's line and headers (default: 10).",
         )
         parser.add_argument(
             "--no-migrate", action="store_false", dest="migrate", help="Do not run migrate first."
@@ -58,6 +63,7 @@ class Command(BaseCommand):
         self.embedded: EmbeddedRedis | None = None
         self.redis_started_at, self.redis_restarts = time.monotonic(), 0
         self.web: Child | None = None
+        self.front_door: Child | None = None
         self.workers: list[Child] = []
         self.reconciler: Child | None = None
         self.signals = 0
@@ -68,11 +74,13 @@ class Command(BaseCommand):
         previous = {signum: signal.signal(signum, self.request_stop) for signum in STOP_SIGNALS}
         try:
             clean_up_after(self.pid_file, self.stderr.write)
-            self.check_port_free(host, port)
+            check_port_free(host, port)
             redis_url = self.start_redis()
-            env = self.get_child_env(redis_url)
+            env = child_env(redis_url)
             bind = f"[{host}]" if ":" in host else host
-            self.web = Child("web server", self.get_web_command(f"{bind}:{port}"), env)
+            self.web_socket = web_socket_path(self.var_dir)
+            self.web = Child("web server", self.get_web_command(f"unix:{self.web_socket}"), env)
+            self.front_door = Child("front door", self.get_front_door_command(f"{bind}:{port}", options), env)
             for number in range(1, workers + 1):
                 self.workers.append(Child(f"worker {number}", self.get_worker_command(), env))
             self.reconciler = Child("reconciler", self.get_reconciler_command(), env)
@@ -80,8 +88,8 @@ class Command(BaseCommand):
             if self.wait_for_web(host, port):
                 self.stdout.write(
                     f"asyncrest is running\n"
-                    f"  site     http://{bind}:{port}/ (gunicorn: {self.web_workers} processes "
-                    f"x {self.web_threads} threads)\n"
+                    f"  site     http://{bind}:{port}/ (front door, then gunicorn: {self.web_workers} "
+                    f"processes x {self.web_threads} threads)\n"
                     f"  redis    {redacted(redis_url)}{' (embedded)' if self.embedded else ''}\n"
                     f"  workers  {workers} on queue {conf.get('QUEUE')!r}, reconciler every "
                     f"{conf.get('RECONCILE_INTERVAL')} s\n"
@@ -133,20 +141,6 @@ class Command(BaseCommand):
         self.redis_started_at = time.monotonic()
         return url
 
-    def get_child_env(self, redis_url: str) -> dict[str, str]:
-        """Return the environment of the children: ours, plus the Redis and settings in use."""
-        # The settings package must import in the children wherever runstack was started from.
-        top = import_module(settings.SETTINGS_MODULE.partition(".")[0])
-        where = list(getattr(top, "__path__", [])) or [top.__file__]  # a package, or a module
-        root = str(Path(where[0]).resolve().parent)
-        python_path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-        return {
-            **os.environ,
-            "REDIS_URL": redis_url,
-            "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
-            "PYTHONPATH": python_path,
-        }
-
     def get_web_command(self, bind: str) -> list[str]:
         try:
             import gunicorn.config
@@ -154,9 +148,9 @@ class Command(BaseCommand):
             raise CommandError(
                 "runstack serves the site with gunicorn, which is not installed: pip install 'asyncrest[stack]'."
             ) from exc
-        module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
+        # The project's WSGI_APPLICATION, with REMOTE_ADDR set from what the front door saw.
         command = [
-            sys.executable, "-m", "gunicorn", f"{module}:{attribute}",
+            sys.executable, "-m", "gunicorn", "asyncrest.frontdoor.wsgi:application",
             "--bind", bind, "--workers", str(self.web_workers), "--threads", str(self.web_threads),
             "--worker-class", "gthread",
             "--graceful-timeout", "20", "--access-logfile", "-",
@@ -167,6 +161,15 @@ class Command(BaseCommand):
             command += ["--control-socket", str(self.var_dir / "gunicorn.ctl")]
         return command
 
+    def get_front_door_command(self, bind: str, options: dict) -> list[str]:
+        # The engine's own limits decide; the front door only refuses what is over all of them.
+        limits = [conf.get("MAX_BODY_SIZE"), conf.get("MAX_UPLOAD_SIZE")]
+        max_body = ["--max-body", str(max(limits) + 1024 * 1024)] if all(limits) else []
+        return [
+            sys.executable, "-m", "asyncrest.frontdoor", "--bind", bind, "--upstream", f"unix:{self.web_socket}",
+            "--header-timeout", str(options["header_timeout"]), *max_body,
+        ]
+
     def get_worker_command(self) -> list[str]:
         return [
             sys.executable, "-m", "django", "rqworker", conf.get("QUEUE"),
@@ -176,21 +179,15 @@ class Command(BaseCommand):
     def get_reconciler_command(self) -> list[str]:
         return [sys.executable, "-m", "django", "reconcile", "--loop"]
 
-    def check_port_free(self, host: str, port: int) -> None:
-        """Raise CommandError if `host:port` is taken, which would fool `wait_for_web`."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        try:
-            socket.create_server((host, port), family=family).close()
-        except OSError as exc:
-            raise CommandError(f"Cannot serve on {host}:{port}: {exc.strerror or exc}.") from exc
-
     def wait_for_web(self, host: str, port: int, timeout: float = 60.0) -> bool:
-        """Wait until the web server accepts connections; return False if asked to stop."""
+        """Wait until gunicorn and the front door accept connections; return False if asked to stop."""
         address = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
         deadline = time.monotonic() + timeout
         while not self.signals:
             self.check_essentials()
             try:
+                with socket.socket(socket.AF_UNIX) as web:
+                    web.connect(str(self.web_socket))
                 socket.create_connection((address, port), timeout=1).close()
                 return True
             except OSError as exc:
@@ -244,12 +241,13 @@ class Command(BaseCommand):
                 raise CommandError(f"The embedded Redis cannot be started again: {exc}") from exc
             self.redis_started_at = time.monotonic()
             self.write_pid_file()
-        if not self.web.alive():
-            raise CommandError(f"The web server {self.web.describe_exit()}; stopping everything.")
+        for essential in (self.web, self.front_door):
+            if not essential.alive():
+                raise CommandError(f"The {essential.name} {essential.describe_exit()}; stopping everything.")
 
     def stop_all(self) -> None:
         """Stop web and workers gracefully, then forcefully, and then the embedded Redis."""
-        children = [child for child in [self.web, *self.supervised()] if child]
+        children = [child for child in [self.front_door, self.web, *self.supervised()] if child]
         if any(child.alive() for child in children):
             self.stdout.write("Stopping: running jobs may finish first (Ctrl-C again to hurry)...")
         self.signal_and_wait(children, signal.SIGTERM, STOP_TIMEOUT, interruptible=True)
@@ -286,6 +284,7 @@ class Command(BaseCommand):
         """Record the pids for operators and tests; replaced atomically on each change."""
         pids = {
             "runstack": os.getpid(),
+            "front_door": self.front_door.pid,
             "web": self.web.pid,
             "workers": [worker.pid for worker in self.workers],
             "reconciler": self.reconciler.pid if self.reconciler else None,
