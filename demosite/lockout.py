@@ -40,16 +40,22 @@ def account_subject(username) -> str | None:
 
 
 def client_address(request) -> str | None:
-    """Return the client's IP address: REMOTE_ADDR, or the first X-Forwarded-For hop with BEHIND_PROXY."""
+    """Return the client's IP address: REMOTE_ADDR, or with PROXY_HOPS = n the n-th X-Forwarded-For
+    entry from its end, the one the outermost trusted proxy added (DRF's NUM_PROXIES rule).
+
+    Entries before it were written by the client, and are never trusted.
+    """
     if request is None:
         return None
     meta = request.META
     candidates = [meta.get("REMOTE_ADDR", "")]
-    if getattr(settings, "BEHIND_PROXY", False):
-        candidates.insert(0, meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[0])
+    hops = getattr(settings, "PROXY_HOPS", 0)
+    forwarded = [entry.strip() for entry in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if hops and forwarded:
+        candidates.insert(0, forwarded[-min(hops, len(forwarded))])
     for candidate in candidates:
         try:
-            return str(ipaddress.ip_address(candidate.strip()))
+            return str(ipaddress.ip_address(candidate))
         except ValueError:
             continue  # absent or not an address: fall back to the next source
     return None

@@ -55,6 +55,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (nginx, a load balancer).
 BEHIND_PROXY = env_bool("BEHIND_PROXY")
+# How many proxies in front add the address they saw to X-Forwarded-For: the client's address
+# is that many from its end (DRF's NUM_PROXIES); 0 trusts none and takes REMOTE_ADDR.
+PROXY_HOPS = int(os.environ.get("PROXY_HOPS") or (1 if BEHIND_PROXY else 0))
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST")
@@ -182,6 +185,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "asyncrest.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "asyncrest.api.schema.AutoSchema",
+    # Throttles key anonymous clients by address: never by a X-Forwarded-For a client wrote.
+    "NUM_PROXIES": PROXY_HOPS,
 }
 
 # Browser frontends on other origins (scheme://host[:port], comma-separated) may call the API

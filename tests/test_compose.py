@@ -84,7 +84,7 @@ SHELL = {"SECRET_KEY": "k" * 50, "OPENAI_API_KEY": "sk-test", "ALLOWED_HOSTS": "
 
 
 def test_the_stack_has_its_services_and_volumes():
-    assert set(SERVICES) == {"redis", "postgres", "migrate", "web", "worker", "reconciler"}
+    assert set(SERVICES) == {"redis", "postgres", "migrate", "web", "proxy", "worker", "reconciler"}
     assert set(COMPOSE["volumes"]) == {"redis-data", "postgres-data", "media"}
 
 
@@ -121,8 +121,24 @@ def test_the_web_server_runs_the_settings_wsgi_application_on_the_published_port
     module, _, attribute = gunicorn[1].partition(":")
     assert f"{module}.{attribute}" == settings.WSGI_APPLICATION
     assert gunicorn[gunicorn.index("--bind") + 1] == "0.0.0.0:8000"
-    assert SERVICES["web"]["ports"] == ["8000:8000"]
+    assert "ports" not in SERVICES["web"] and SERVICES["web"]["expose"] == ["8000"]
     assert re.search(r'CMD \["gunicorn", "demosite\.wsgi:application"', DOCKERFILE)
+
+
+def test_only_the_proxy_is_published_and_it_passes_everything_to_web():
+    """Slow clients are nginx's to hold (tests/test_nginx.py runs this file in Debian's nginx)."""
+    proxy = SERVICES["proxy"]
+    assert proxy["ports"] == ["8000:8000"]
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["depends_on"] == {"web": {"condition": "service_healthy"}}
+    [mount] = proxy["volumes"]
+    source, target, mode = mount.split(":")
+    assert (target, mode) == ("/etc/nginx/conf.d/default.conf", "ro")
+    conf = (ROOT / source).read_text()
+    assert "server web:8000;" in conf and "listen 8000;" in conf
+    for directive in ("client_header_timeout 10s;", "client_body_timeout 10s;", "proxy_request_buffering on;"):
+        assert directive in conf
+    assert interpolate(SERVICES["web"]["environment"]["PROXY_HOPS"], {}) == "1", "the proxy adds one hop"
 
 
 def test_the_web_servers_processes_come_from_web_concurrency():

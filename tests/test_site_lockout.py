@@ -1,7 +1,9 @@
 """The login lockout (demosite/lockout.py): per account and per client address, counted in a real Redis."""
 import base64
 import logging
+import os
 import uuid
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -114,14 +116,31 @@ def test_refused_attempts_do_not_extend_the_lockout(staff, monkeypatch):
     assert log_in("api-auth", "carol", "carol-password")[1] is True
 
 
-def test_behind_a_proxy_the_address_is_the_first_forwarded_hop(settings):
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.254")
-    settings.BEHIND_PROXY = False
-    assert lockout.client_address(request) == "10.0.0.254"
-    settings.BEHIND_PROXY = True
-    assert lockout.client_address(request) == "203.0.113.9"
-    request.META["HTTP_X_FORWARDED_FOR"] = "not an address"
-    assert lockout.client_address(request) == "10.0.0.254"
+@pytest.mark.parametrize("hops,forwarded,expected", [
+    (0, "203.0.113.9", "10.0.0.254"),  # no proxy trusted: what a client writes there is ignored
+    (1, "203.0.113.9", "203.0.113.9"),  # one proxy (compose's nginx) added what it saw
+    (1, "198.51.100.66, 203.0.113.9", "203.0.113.9"),  # the client's own first entry is not believed
+    (2, "198.51.100.66, 203.0.113.9, 10.0.0.7", "203.0.113.9"),  # a TLS proxy, then nginx
+    (3, "203.0.113.9, 10.0.0.7", "203.0.113.9"),  # fewer entries than hops: the first there is
+    (1, "not an address", "10.0.0.254"),
+    (1, "", "10.0.0.254"),
+])
+def test_the_address_is_the_one_the_outermost_trusted_proxy_saw(settings, hops, forwarded, expected):
+    settings.PROXY_HOPS = hops
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=forwarded)
+    assert lockout.client_address(request) == expected
+
+
+@pytest.mark.parametrize("behind_proxy,hops_env,expected", [("", "", 0), ("1", "", 1), ("1", "2", 2), ("", "1", 1)])
+def test_proxy_hops_come_from_the_environment_and_drf_throttles_use_them(monkeypatch, tmp_path, behind_proxy,
+                                                                          hops_env, expected):
+    import runpy
+
+    monkeypatch.setattr(os, "environ", {"DEBUG": "1", "ASYNCREST_VAR_DIR": str(tmp_path), "BEHIND_PROXY": behind_proxy,
+                                        "PROXY_HOPS": hops_env})
+    values = runpy.run_path(str(Path(__file__).resolve().parent.parent / "demosite" / "settings.py"))
+    assert values["PROXY_HOPS"] == expected
+    assert values["REST_FRAMEWORK"]["NUM_PROXIES"] == expected, "else DRF keys anonymous throttles by any X-Forwarded-For"
 
 
 def test_basic_auth_would_be_locked_out_too(staff):

@@ -159,6 +159,13 @@ def check_port_free(host: str, port: int) -> None:
         raise CommandError(f"Cannot serve on {host}:{port}: {exc.strerror or exc}.") from exc
 
 
+def accepts(family: int, address) -> None:
+    """Connect to `address` and close again; raise OSError if nothing accepts there."""
+    with socket.socket(family) as probe:
+        probe.settimeout(1.0)
+        probe.connect(address)
+
+
 def web_socket_path(var_dir: Path) -> Path:
     """Return where gunicorn listens for the front door: var/run/web.sock, or a private
     directory of /tmp where that path is over the 107 bytes a unix socket's path may have."""

@@ -109,9 +109,12 @@ def wait_for_site(stack) -> None:
         if stack.process.poll() is not None:
             pytest.fail(f"runstack exited with {stack.process.returncode}:\n{stack.log()}")
         try:
-            return requests.get(f"{stack.url}/async/orders/", timeout=2)
+            answer = requests.get(f"{stack.url}/async/orders/", timeout=2)
         except requests.RequestException:  # not listening yet, or too busy to answer in time
             return None
+        # The front door starts once gunicorn listens: the port never answers for a site not there yet.
+        assert answer.status_code < 500, (answer.status_code, answer.text, stack.log())
+        return answer
 
     wait_for(answers, 90, "the site to answer", stack.log)
 

@@ -19,15 +19,14 @@ from asyncrest.broker.embedded import EmbeddedRedis, EmbeddedRedisError
 from asyncrest.management.processes import (
     COLD_STOP_TIMEOUT, MAX_BACKOFF, POLL_INTERVAL, STABLE_AFTER, STOP_SIGNALS, STOP_TIMEOUT, Child, answers,
     clean_up_after, default_web_workers, describe_exit, die_with, queue_redis_url, redacted, web_socket_path,
-    check_port_free, child_env,
+    accepts, check_port_free, child_env,
 )
 
 class Command(BaseCommand):
     help = (
         "Run migrate, Redis (REDIS_URL, or an embedded redis-server with its data in var/), "
         "the gunicorn web server behind a front door that reads requests whole, and N RQ workers; "
-        "Ctrl-C stops them all. "
-        "The pids are written to var/runstack.pids (JSON) while it runs."
+        "Ctrl-C stops them all. The pids are written to var/runstack.pids (JSON) while it runs."
     )
 
     def add_arguments(self, parser) -> None:
@@ -42,13 +41,9 @@ class Command(BaseCommand):
             "--web-threads", type=int, default=4,
             help="Threads per gunicorn worker; a long poll holds one while it waits (default: 4).",
         )
-        parser.add_argument(
-            "--header-timeout", type=float, default=10.0,
-            help="Seconds a client has to send a request's line and headers (default: 10).",
-        )
-        parser.add_argument(
-            "--no-migrate", action="store_false", dest="migrate", help="Do not run migrate first."
-        )
+        parser.add_argument("--header-timeout", type=float, default=10.0,
+                            help="Seconds a client has to send a request's line and headers (default: 10).")
+        parser.add_argument("--no-migrate", action="store_false", dest="migrate", help="Do not run migrate first.")
 
     def handle(self, *args, host: str, port: int, workers: int, migrate: bool, **options) -> None:
         if workers < 0:
@@ -80,12 +75,11 @@ class Command(BaseCommand):
             bind = f"[{host}]" if ":" in host else host
             self.web_socket = web_socket_path(self.var_dir)
             self.web = Child("web server", self.get_web_command(f"unix:{self.web_socket}"), env)
-            self.front_door = Child("front door", self.get_front_door_command(f"{bind}:{port}", options), env)
             for number in range(1, workers + 1):
                 self.workers.append(Child(f"worker {number}", self.get_worker_command(), env))
             self.reconciler = Child("reconciler", self.get_reconciler_command(), env)
             self.write_pid_file()
-            if self.wait_for_web(host, port):
+            if self.start_front_door(host, port, f"{bind}:{port}", options, env):
                 self.stdout.write(
                     f"asyncrest is running\n"
                     f"  site     http://{bind}:{port}/ (front door, then gunicorn: {self.web_workers} "
@@ -179,20 +173,28 @@ class Command(BaseCommand):
     def get_reconciler_command(self) -> list[str]:
         return [sys.executable, "-m", "django", "reconcile", "--loop"]
 
-    def wait_for_web(self, host: str, port: int, timeout: float = 60.0) -> bool:
-        """Wait until gunicorn and the front door accept connections; return False if asked to stop."""
+    def start_front_door(self, host: str, port: int, bind: str, options: dict, env: dict) -> bool:
+        """Start the front door once gunicorn listens, and wait until it listens too (so the port
+        answers only when the site can); return False if asked to stop meanwhile."""
+        if not self.wait_until(lambda: accepts(socket.AF_UNIX, str(self.web_socket)),
+                               "The web server is not listening on its socket."):
+            return False
+        self.front_door = Child("front door", self.get_front_door_command(bind, options), env)
+        self.write_pid_file()
         address = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        return self.wait_until(lambda: accepts(socket.AF_INET6 if ":" in address else socket.AF_INET, (address, port)),
+                               f"The front door is not listening on {host}:{port}.")
+
+    def wait_until(self, connect, failure: str, timeout: float = 60.0) -> bool:
         deadline = time.monotonic() + timeout
         while not self.signals:
             self.check_essentials()
             try:
-                with socket.socket(socket.AF_UNIX) as web:
-                    web.connect(str(self.web_socket))
-                socket.create_connection((address, port), timeout=1).close()
+                connect()
                 return True
             except OSError as exc:
                 if time.monotonic() > deadline:
-                    raise CommandError(f"The web server is not listening on {host}:{port}.") from exc
+                    raise CommandError(failure) from exc
                 time.sleep(0.2)
         return False
 
@@ -242,7 +244,7 @@ class Command(BaseCommand):
             self.redis_started_at = time.monotonic()
             self.write_pid_file()
         for essential in (self.web, self.front_door):
-            if not essential.alive():
+            if essential and not essential.alive():
                 raise CommandError(f"The {essential.name} {essential.describe_exit()}; stopping everything.")
 
     def stop_all(self) -> None:
@@ -284,7 +286,7 @@ class Command(BaseCommand):
         """Record the pids for operators and tests; replaced atomically on each change."""
         pids = {
             "runstack": os.getpid(),
-            "front_door": self.front_door.pid,
+            "front_door": self.front_door.pid if self.front_door else None,
             "web": self.web.pid,
             "workers": [worker.pid for worker in self.workers],
             "reconciler": self.reconciler.pid if self.reconciler else None,
