@@ -115,7 +115,7 @@ class CpuUsage:
         from stack import descendants
 
         pids = stack.pids()
-        self.groups = {"web": descendants(pids["web"]), "worker": list(pids["workers"])}
+        self.groups = {"web": descendants(pids["web"]) + [pid for pid in [pids.get("front_door")] if pid], "worker": list(pids["workers"])}
         self.ticks = os.sysconf("SC_CLK_TCK")
         self.start = ({name: self._process_ticks(group) for name, group in self.groups.items()},
                       self._machine(), time.monotonic())

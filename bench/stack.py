@@ -302,7 +302,7 @@ class MemorySampler:
     def sample(self, first: bool = False) -> None:
         with contextlib.suppress(OSError, ValueError, KeyError):
             pids = self.stack.pids()
-            groups = {"worker": list(pids["workers"]), "horse": [], "web": descendants(pids["web"])}
+            groups = {"worker": list(pids["workers"]), "horse": [], "web": descendants(pids["web"]) + [pid for pid in [pids.get("front_door")] if pid]}
             for worker in pids["workers"]:
                 groups["horse"] += [pid for pid in descendants(worker) if pid != worker]
             for name, members in groups.items():
