@@ -1,4 +1,4 @@
-"""deploy/nginx.conf, compose's `proxy`, run by Debian's nginx in front of a real gunicorn with 2 threads.
+"""config/nginx.conf, compose's `proxy`, run by Debian's nginx in front of a real gunicorn with 2 threads.
 
 Only the two addresses differ from the file compose mounts: `web:8000` becomes the test's
 gunicorn, `listen 8000` a free loopback port.
@@ -18,7 +18,7 @@ import requests
 from asyncrest.broker.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CONF = (ROOT / "deploy" / "nginx.conf").read_text()
+CONF = (ROOT / "config" / "nginx.conf").read_text()
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
@@ -61,7 +61,7 @@ def proxy(tmp_path_factory):
     )
     site = CONF.replace("server web:8000;", f"server 127.0.0.1:{web_port};")
     site = site.replace("listen 8000;", f"listen 127.0.0.1:{port};")
-    assert site.count(str(port)) == 1 and site.count(str(web_port)) == 1, "deploy/nginx.conf changed shape"
+    assert site.count(str(port)) == 1 and site.count(str(web_port)) == 1, "config/nginx.conf changed shape"
     (directory / "site.conf").write_text(site)
     temp = "".join(f"{kind}_temp_path {directory}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     (directory / "nginx.conf").write_text(
