@@ -49,6 +49,7 @@ ENTRIES = ["wrote a program using Python Django", "tuned PostgreSQL and Redis fo
 CELERY = [sys.executable, "-m", "celery", "-A", "peersite.celery_app", "worker", "-c", "1", "-l", "warning",
           "--without-heartbeat", "--without-gossip", "--without-mingle"]
 WORKERS = {
+    "asyncrest": [sys.executable, "-m", "django", "rqworker", "default", "--worker-class", "asyncrest.worker.Worker"],
     "celery-prefork": [*CELERY, "-P", "prefork"],
     "celery-solo": [*CELERY, "-P", "solo"],
     "django-rq": [sys.executable, "-m", "django", "rqworker", "peer", "--worker-class", "rq.worker.SimpleWorker"],
@@ -112,6 +113,15 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def answers(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def redis_calls(url: str) -> int:
     import redis
 
@@ -119,7 +129,31 @@ def redis_calls(url: str) -> int:
         return sum(stats["calls"] for name, stats in client.info("commandstats").items())
 
 
-class Peer:
+class System:
+    """What every system has: one worker process (WORKERS[name]) the benchmark starts and stops, in `var_dir`."""
+
+    name: str
+    env: dict
+    var_dir: Path
+    worker: subprocess.Popen | None = None
+
+    def start_worker(self) -> None:
+        self.worker = subprocess.Popen(WORKERS[self.name], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+                                       stderr=open(self.var_dir / "worker.log", "ab"))
+
+    def stop_worker(self) -> None:
+        if self.worker and self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            self.worker.wait(60)
+
+    def worker_pids(self) -> list[int]:
+        return descendants(self.worker.pid)
+
+    def sqlite_path(self) -> Path | None:
+        return None if os.environ.get("DATABASE_URL") else self.var_dir / "db.sqlite3"
+
+
+class Peer(System):
     """gunicorn serving bench/peersite and one worker process (PEER_BACKEND from the system's name)."""
 
     def __init__(self, name: str, base_env: dict):
@@ -127,7 +161,6 @@ class Peer:
         self.var_dir = Path(tempfile.mkdtemp(prefix=f"peer-{name}-"))
         self.env = {**base_env, "ASYNCREST_VAR_DIR": str(self.var_dir), "DJANGO_SETTINGS_MODULE": "peersite.settings",
                     "PEER_BACKEND": "celery" if name.startswith("celery") else "rq"}
-        self.worker: subprocess.Popen | None = None
 
     def __enter__(self) -> Peer:
         from asyncrest.broker.embedded import free_port
@@ -144,7 +177,7 @@ class Peer:
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
-        while subprocess.run(["curl", "-sf", "-o", "/dev/null", f"{self.url}/healthz/"]).returncode:
+        while not answers(f"{self.url}/healthz/"):
             if time.monotonic() > deadline or self.web.poll() is not None:
                 raise RuntimeError(f"{self.name}: the web server did not start")
             time.sleep(0.2)
@@ -157,23 +190,8 @@ class Peer:
             raise RuntimeError(f"{self.name}: {' '.join(command[:4])} failed:\n{done.stderr[-2000:]}")
         return done.stdout
 
-    def start_worker(self) -> None:
-        self.worker = subprocess.Popen(WORKERS[self.name], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
-                                       stderr=open(self.var_dir / "worker.log", "ab"))
-
-    def stop_worker(self) -> None:
-        if self.worker and self.worker.poll() is None:
-            self.worker.send_signal(signal.SIGTERM)
-            self.worker.wait(60)
-
     def web_pids(self) -> list[int]:
         return descendants(self.web.pid)
-
-    def worker_pids(self) -> list[int]:
-        return descendants(self.worker.pid)
-
-    def sqlite_path(self) -> Path | None:
-        return None if os.environ.get("DATABASE_URL") else self.var_dir / "db.sqlite3"
 
     def __exit__(self, *exc_info) -> None:
         self.stop_worker()
@@ -182,7 +200,7 @@ class Peer:
         shutil.rmtree(self.var_dir, ignore_errors=True)
 
 
-class Asyncrest:
+class Asyncrest(System):
     """`runstack --workers 0` (migrate, Redis as given, gunicorn behind the front door, the reconciler), and
     the worker runstack would start, started and stopped by the benchmark as the peers' are."""
 
@@ -191,11 +209,11 @@ class Asyncrest:
 
     def __init__(self, base_env: dict):
         self.base_env = base_env
-        self.worker: subprocess.Popen | None = None
 
     def __enter__(self) -> Asyncrest:
         self.stack = Stack(workers=0, env={"REDIS_URL": self.base_env["REDIS_URL"], "ASYNCREST_ORDER_RATE": ""}).__enter__()
-        self.url, self.token, self.env = self.stack.url, self.stack.token, self.stack.env
+        self.url, self.token, self.var_dir = self.stack.url, self.stack.token, self.stack.var_dir
+        self.env = {**self.stack.env, "DJANGO_SETTINGS_MODULE": "demosite.settings"}
         self.start_worker()
         return self
 
@@ -203,26 +221,9 @@ class Asyncrest:
         self.stop_worker()
         self.stack.__exit__(*exc_info)
 
-    def start_worker(self) -> None:
-        self.worker = subprocess.Popen(
-            [sys.executable, "-m", "django", "rqworker", "default", "--worker-class", "asyncrest.worker.Worker"],
-            cwd=ROOT, env={**self.env, "DJANGO_SETTINGS_MODULE": "demosite.settings"}, stdout=subprocess.DEVNULL,
-            stderr=open(self.stack.var_dir / "worker.log", "ab"))
-
-    def stop_worker(self) -> None:
-        if self.worker and self.worker.poll() is None:
-            self.worker.send_signal(signal.SIGTERM)
-            self.worker.wait(60)
-
     def web_pids(self) -> list[int]:
         pids = self.stack.pids()
         return descendants(pids["web"]) + [pids["front_door"]]
-
-    def worker_pids(self) -> list[int]:
-        return descendants(self.worker.pid)
-
-    def sqlite_path(self) -> Path | None:
-        return None if os.environ.get("DATABASE_URL") else self.stack.var_dir / "db.sqlite3"
 
 
 def measure(system, orders: int, clients: int, redis_url: str) -> dict:
