@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_INTERVAL": 15,
     # A queued order without a job in Redis for this long is enqueued again.
     "QUEUED_GRACE": 10,
+    # A drain of coalesced orders takes new batches for this long, then hands over to a fresh drain job.
+    "DRAIN_SECONDS": 10,
     # Seconds of backoff before retry n (doubled per attempt, capped at 5 minutes).
     "RETRY_BACKOFF": 5,
     # A running order past its timeout by this much is failed with "timeout" by the reconciler.

@@ -28,6 +28,16 @@ class Resource:
     timeout: int | None = None
     queue: str | None = None
     max_attempts: int | None = None
+    #: Up to this many queued orders run in one execution (None: one order per execution).
+    coalesce: int | None = None
+    #: `many(orders)` runs a whole batch at once: one outcome per order, a result or an exception.
+    many: Callable | None = None
+    #: `coalesce_if(input)` says which orders may join a batch (None: every order).
+    coalesce_if: Callable | None = None
+
+    def coalesces(self, order_input) -> bool:
+        """Whether an order with this validated input runs in a batch of the resource's orders."""
+        return bool(self.coalesce) and (self.coalesce_if is None or bool(self.coalesce_if(order_input)))
 
     @property
     def dotted_path(self) -> str:
@@ -89,12 +99,22 @@ def register(
     timeout: int | None = None,
     queue: str | None = None,
     max_attempts: int | None = None,
+    coalesce: int | None = None,
+    many: Callable | None = None,
+    coalesce_if: Callable | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register the decorated function as the job that fulfils orders for resource `name`.
 
     `serializer` validates the order's input; `parsers` are the DRF parser classes (or
     their dotted paths) of the media types the resource accepts, JSON alone by default.
     A bad name or a function that workers could not import is refused at once.
+
+    `coalesce=N` lets one execution take up to N queued orders of the resource at once,
+    claimed together under one lease and finished with a handful of statements; each
+    order keeps its own status, attempts and error. `many(orders)`, if given, runs the
+    whole batch in one call (one LLM request for many small orders); without it, or when
+    it raises, the job runs order by order. `coalesce_if(input)` picks the orders that
+    may be coalesced (small ones), the others running alone.
     """
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ImproperlyConfigured(
@@ -104,6 +124,13 @@ def register(
     chosen = tuple(parsers) if parsers is not None else DEFAULT_PARSERS
     if not chosen:
         raise ImproperlyConfigured(f"asyncrest resource {name!r}: parsers= may not be empty.")
+    if coalesce is not None and (not isinstance(coalesce, int) or isinstance(coalesce, bool) or coalesce < 1):
+        raise ImproperlyConfigured(f"asyncrest resource {name!r}: coalesce= must be a whole number of orders, 1 or more.")
+    for option, value in (("many", many), ("coalesce_if", coalesce_if)):
+        if value is not None and not callable(value):
+            raise ImproperlyConfigured(f"asyncrest resource {name!r}: {option}= must be a function.")
+        if value is not None and not coalesce:
+            raise ImproperlyConfigured(f"asyncrest resource {name!r}: {option}= needs coalesce=N.")
 
     def decorator(func: Callable) -> Callable:
         this = module_level_path(func, what=f"the job of resource {name!r}")
@@ -117,7 +144,7 @@ def register(
             )
         _registry[name] = Resource(
             name=name, func=func, serializer=serializer, parsers=chosen, timeout=timeout, queue=queue,
-            max_attempts=max_attempts,
+            max_attempts=max_attempts, coalesce=coalesce, many=many, coalesce_if=coalesce_if,
         )
         return func
 

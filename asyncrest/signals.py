@@ -6,7 +6,8 @@ placed order to its queue). Long polls (`asyncrest.broker.pubsub`) and webhooks
 `@receiver(order_finished)`.
 
 Both are sent with `sender=Order` and the keyword arguments `order_id` (a UUID) and
-`status` (the order's status after the change).
+`status` (the order's status after the change); a batch's writes also pass what they
+already know, `callback_url` (`""` when the order has none). Receivers take `**kwargs`.
 """
 from django.dispatch import Signal
 

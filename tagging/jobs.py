@@ -25,6 +25,7 @@ from rest_framework.parsers import MultiPartParser
 from asyncrest import ProgressItems, RunningOrder, fail_on_error, fan_out, register
 from asyncrest.api.parsers import JSONParser
 
+from .coalesced import is_one_entry, tag_entries
 from .models import Batch, Log, RejectedRow, Tag
 from .parsers import CSVParser
 from .serializers import TaggingOrderSerializer, max_entry_length
@@ -52,7 +53,8 @@ DATE_START = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])", re.ASCII)
 REASON_LENGTH = 255
 
 
-@register("tagging", serializer=TaggingOrderSerializer, parsers=[JSONParser, MultiPartParser, CSVParser], timeout=600)
+@register("tagging", serializer=TaggingOrderSerializer, parsers=[JSONParser, MultiPartParser, CSVParser], timeout=600,
+          coalesce=50, coalesce_if=is_one_entry, many=tag_entries)
 def tag_logs(order: RunningOrder):
     """Tag the order's entry (returns its Log), or store its entries and fan out (returns a FanOut)."""
     data = order.input

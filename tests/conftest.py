@@ -29,8 +29,7 @@ def redis_url(tmp_path_factory) -> str:
         server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=0, appendonly=False, save="")
         server.start()
         url = server.url
-    queue = settings.ASYNCREST["QUEUE"]
-    settings.RQ_QUEUES = {queue: {**settings.RQ_QUEUES[queue], "URL": url}}
+    settings.RQ_QUEUES = {queue: {**config, "URL": url} for queue, config in settings.RQ_QUEUES.items()}
     yield url
     if server is not None:
         server.stop()

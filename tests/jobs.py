@@ -1,6 +1,7 @@
 """Resources registered only in the test suite, importable by the test workers."""
 import time
 
+from django.conf import settings
 from rest_framework import serializers
 
 from asyncrest import JobError, ProgressItems, fail_on_error, fan_out, register
@@ -88,3 +89,56 @@ def redis_gone(order):
 
     with fail_on_error(order, "The report could not be built", code="report_failed"):
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+class CoalescedSerializer(serializers.Serializer):
+    value = serializers.IntegerField(default=1)
+    fail = serializers.BooleanField(default=False)
+    poison = serializers.BooleanField(default=False)
+    alone = serializers.BooleanField(default=False)
+
+
+def small(order_input) -> bool:
+    return not order_input.get("alone")
+
+
+def coalesced_one(order):
+    """One order of a batch, run alone: fails if asked to (as its `many` does)."""
+    if order.input["fail"] or order.input["poison"]:
+        raise JobError(f"value {order.input['value']} was asked to fail", code="asked_to_fail")
+    order.add_usage({"requests": 1})
+    return f"/tests/results/{order.input['value']}/"
+
+
+def coalesced_many(orders):
+    """A whole batch at once; a poisoned order makes the whole call raise (the engine then runs them alone)."""
+    if any(order.input["poison"] for order in orders):
+        raise RuntimeError("one poisoned input breaks the whole batch")
+    outcomes = []
+    for order in orders:
+        order.add_usage({"requests": 1, "batch": len(orders)})
+        order.report_progress(1, 1, f"batch of {len(orders)}")
+        if order.input["fail"]:
+            outcomes.append(JobError(f"value {order.input['value']} was asked to fail", code="asked_to_fail"))
+        else:
+            outcomes.append(f"/tests/results/{order.input['value']}/")
+    return outcomes
+
+
+register("tests-coalesced", serializer=CoalescedSerializer, timeout=60, coalesce=10, many=coalesced_many,
+         coalesce_if=small)(coalesced_one)
+
+
+def private_one(order):
+    return coalesced_one(order)
+
+
+register("tests-coalesced-private", serializer=CoalescedSerializer, timeout=60, coalesce=50, many=coalesced_many,
+         queue=settings.PRIVATE_QUEUE)(private_one)
+
+
+def alone_one(order):
+    return coalesced_one(order)
+
+
+register("tests-coalesced-alone", serializer=CoalescedSerializer, timeout=60, coalesce=10)(alone_one)

@@ -13,7 +13,9 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests"]
 
 # Each test session gets its own queue, so concurrent runs may share one Redis.
 TEST_QUEUE = os.environ.get("ASYNCREST_TEST_QUEUE", f"tests-{os.getpid()}")
-RQ_QUEUES = {TEST_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120}}
+# A queue no session worker serves: tests run its jobs with a worker of their own, in process.
+PRIVATE_QUEUE = f"{TEST_QUEUE}-private"
+RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120} for name in (TEST_QUEUE, PRIVATE_QUEUE)}
 ASYNCREST = {
     **ASYNCREST,
     "QUEUE": TEST_QUEUE,

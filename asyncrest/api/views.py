@@ -161,6 +161,7 @@ class OrderCreateView(EngineViewMixin, generics.GenericAPIView):
         """
         order = Order(
             owner=self.request.user, resource=self.get_job_kind().name, input=order_input,
+            coalesced=self.get_job_kind().coalesces(order_input),
             idempotency_key=key, request_fingerprint=fingerprint, callback_url=callback_url,
             origin=self.request.build_absolute_uri("/").rstrip("/") if callback_url else "",
         )

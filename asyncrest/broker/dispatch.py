@@ -18,6 +18,9 @@ logger = logging.getLogger("asyncrest.broker")
 #: The RQ jobs, by dotted path: what a queued job names, so what a worker imports.
 RUN_ORDER = "asyncrest.worker.runner.run_order"
 RUN_PART = "asyncrest.worker.fanout.run_part"
+DRAIN = "asyncrest.worker.coalesce.drain"
+#: Set while a drain job of the resource waits in its queue: orders placed meanwhile need no job of their own.
+DRAIN_FLAG = "asyncrest:drain:{}"
 
 
 def _options(resource_name: str) -> tuple[str | None, int]:
@@ -27,8 +30,14 @@ def _options(resource_name: str) -> tuple[str | None, int]:
     return resource.queue, resource.get_timeout()
 
 
-def enqueue_order(order) -> bool:
-    """Put `order`'s job on its resource's queue; False (and logged) if Redis cannot take it."""
+def enqueue_order(order, *, force: bool = False) -> bool:
+    """Put `order`'s job on its resource's queue; False (and logged) if Redis cannot take it.
+
+    A coalesced order has no job of its own: its resource's drain job runs it (`force`
+    enqueues a drain even if one seems to be waiting already).
+    """
+    if order.coalesced:
+        return schedule_drain(order.resource, force=force)
     queue_name, timeout = _options(order.resource)
     queue = get_queue(queue_name)
     try:
@@ -41,6 +50,28 @@ def enqueue_order(order) -> bool:
             pipe.execute()
     except RedisError as exc:
         logger.warning("order %s resource=%s could not be enqueued, stays queued: %s", order.pk, order.resource, exc)
+        return False
+    return True
+
+
+def schedule_drain(resource_name: str, *, force: bool = False) -> bool:
+    """Make sure a drain job of `resource_name` is queued: one round trip when one already is.
+
+    The flag is set with the job and cleared by the drain as it starts, before its first
+    claim, so an order committed while the flag stands is claimed by that drain.
+    """
+    queue_name, timeout = _options(resource_name)
+    queue = get_queue(queue_name)
+    flag = DRAIN_FLAG.format(resource_name)
+    try:
+        if not queue.connection.set(flag, b"1", nx=not force, ex=timeout) and not force:
+            return True
+        with queue.connection.pipeline() as pipe:
+            queue.enqueue(DRAIN, resource_name, job_timeout=timeout, description=f"{resource_name} orders, coalesced",
+                          result_ttl=0, pipeline=pipe)
+            pipe.execute()
+    except RedisError as exc:
+        logger.warning("resource %s: drain not enqueued, its orders stay queued: %s", resource_name, exc)
         return False
     return True
 
@@ -63,6 +94,8 @@ def remove_job(order) -> None:
     """Take a cancelled order's job out of its queue (best effort: a late run finds it cancelled)."""
     from rq.job import Job
 
+    if order.coalesced:
+        return  # no job of its own: the drain's claim skips a cancelled order
     queue_name, _ = _options(order.resource)
     try:
         Job.fetch(order.job_id or str(order.pk), connection=get_connection(queue_name)).cancel()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -19,6 +20,8 @@ T = TypeVar("T")
 
 CHANNEL = "asyncrest:order:{}"
 
+_batch = threading.local()
+
 
 def channel(order_id) -> str:
     return CHANNEL.format(order_id)
@@ -28,10 +31,37 @@ def publish_on_change(sender, order_id, **kwargs) -> None:
     """Tell the requests waiting on order `order_id` that it changed (a receiver of `order_changed`)."""
     from .queues import get_connection
 
+    if kwargs.get("status") == "queued":
+        return  # a new order: nobody can be waiting on an id that was just made
+    pipe = getattr(_batch, "pipeline", None)
+    if pipe is not None:
+        pipe.publish(channel(order_id), b"1")
+        return
     try:
         get_connection().publish(channel(order_id), b"1")
     except RedisError as exc:  # long polls then end on their timeout; nothing is lost
         logger.debug("order %s: change not published (%s)", order_id, exc)
+
+
+@contextlib.contextmanager
+def publishing_together() -> Iterator[None]:
+    """Send the block's change notifications in one round trip, as it ends (for batches of orders)."""
+    from .queues import get_connection
+
+    if getattr(_batch, "pipeline", None) is not None:
+        yield
+        return
+    _batch.pipeline = get_connection().pipeline(transaction=False)
+    try:
+        yield
+    finally:
+        pipe, _batch.pipeline = _batch.pipeline, None
+        try:
+            pipe.execute()
+        except RedisError as exc:
+            logger.debug("a batch of changes not published (%s)", exc)
+        finally:
+            pipe.reset()
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ the order retried elsewhere) changes nothing any more. `lease=None` means any ho
 Each change of what the API shows sends `asyncrest.signals.order_changed` once
 committed, and each finish `order_finished`; nothing else is called from here.
 """
+from .batches import claim_batch, complete_batch, heartbeat_batch
 from .log import log_transition
 from .orders import (
     add_usage, cancel, cancel_waiting, claim, complete, fail, heartbeat, place, release, report_message,
@@ -20,7 +21,8 @@ from .parts import (
 )
 
 __all__ = [
-    "FANOUT_LEASE", "add_usage", "cancel", "cancel_parts", "cancel_waiting", "claim", "claim_part", "complete",
+    "FANOUT_LEASE", "add_usage", "cancel", "cancel_parts", "cancel_waiting", "claim", "claim_batch", "claim_part",
+    "complete", "complete_batch", "heartbeat_batch",
     "fail", "finish_part", "hand_to_parts", "heartbeat", "heartbeat_part", "log_transition", "place", "release",
     "release_part", "report_message", "report_part_progress", "report_progress", "request_cancel", "take_from_parts",
 ]

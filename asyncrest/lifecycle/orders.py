@@ -29,7 +29,8 @@ def place(order: Order, *, enqueue: bool = True) -> Order:
     """
     from ..broker.dispatch import enqueue_order
 
-    order.job_id = order.job_id or str(order.pk)
+    if not order.coalesced:  # a coalesced order runs in its resource's drain job, not a job of its own
+        order.job_id = order.job_id or str(order.pk)
     if transaction.get_autocommit():
         order.save(force_insert=True)
     else:

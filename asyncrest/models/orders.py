@@ -68,6 +68,9 @@ class Order(models.Model):
     # A retry is not enqueued before this time (backoff after a lost worker).
     available_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Run in a batch with other small orders of its resource (`register(..., coalesce=N)`),
+    # delivered by the resource's drain job rather than a job of its own.
+    coalesced = models.BooleanField(default=False)
 
     # Called when the order finishes (see asyncrest.webhooks); `origin` is the scheme and host
     # the order was placed through, to make the URLs in the notification absolute.
@@ -97,6 +100,11 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="asyncrest_owner_created"),
             models.Index(fields=["status", "updated_at"], name="asyncrest_status_updated"),
+            # The drain's claim: the oldest waiting coalesced orders of one resource.
+            models.Index(
+                fields=["resource", "created_at"], name="asyncrest_coalesced_waiting",
+                condition=Q(coalesced=True, lease="", status__in=["queued", "running"]),
+            ),
         ]
 
     def __str__(self) -> str:

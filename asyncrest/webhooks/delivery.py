@@ -32,6 +32,8 @@ DELIVER = "asyncrest.webhooks.delivery.deliver"
 
 def schedule_on_finish(sender, order_id, **kwargs) -> None:
     """Schedule the webhook of a finished order (a receiver of `order_finished`)."""
+    if kwargs.get("callback_url") == "":
+        return  # the writer knows there is none: no read for it
     schedule_delivery(order_id)
 
 

@@ -32,12 +32,24 @@ class RunningOrder:
     started_at: datetime | None
     attempts: int
     lease: str
+    #: In a coalesced batch, what the job records (progress, message, usage) is kept here
+    #: and written with the batch's completion: one statement for the batch, not one per report.
+    reports: dict | None = None
 
     @classmethod
     def from_row(cls, order, lease: str) -> RunningOrder:
         return cls(
             id=order.pk, resource=order.resource, input=_frozen(order.input), owner_id=order.owner_id,
             created_at=order.created_at, started_at=order.started_at, attempts=order.attempts, lease=lease,
+        )
+
+    @classmethod
+    def from_claimed(cls, row: dict, lease: str) -> RunningOrder:
+        """The order of a coalesced batch, from the row `lifecycle.claim_batch` returned."""
+        return cls(
+            id=row["id"], resource=row["resource"], input=_frozen(row["input"]), owner_id=row["owner_id"],
+            created_at=row["created_at"], started_at=row["started_at"], attempts=row["attempts"], lease=lease,
+            reports={"usage": dict(row["usage"] or {})},
         )
 
     @property
@@ -53,14 +65,28 @@ class RunningOrder:
 
     def report_progress(self, processed: int, total: int | None, message: str | None = None) -> bool:
         """Record progress as this execution; False if the order must stop (cancelled, or taken over)."""
+        if self.reports is not None:
+            self.reports.update(processed=processed, total=total)
+            if message is not None:
+                self.reports["message"] = message[:255]
+            return True
         return lifecycle.report_progress(self.id, processed, total, message, lease=self.lease)
 
     def report_message(self, message: str) -> bool:
         """Record the order's message alone, leaving its counts as they are; False if it must stop."""
+        if self.reports is not None:
+            self.reports["message"] = message[:255]
+            return True
         return lifecycle.report_message(self.id, message, lease=self.lease)
 
     def add_usage(self, counts: Mapping[str, int]) -> None:
         """Add what the job spent, e.g. `{"requests": 2, "prompt_tokens": 900}`, to the order's usage."""
+        if self.reports is not None:
+            usage = self.reports["usage"]
+            for name, value in counts.items():
+                if value:
+                    usage[name] = usage.get(name, 0) + value
+            return
         lifecycle.add_usage(self.id, {name: value for name, value in counts.items() if value})
 
     def __str__(self) -> str:

@@ -44,12 +44,7 @@ def fail_on_error(order, message: str, *, code: str = "job_failed") -> Iterator[
 
         if is_infrastructure_fault(exc) and hand_back(order, exc):
             raise
-        if isinstance(exc, JobError):
-            error_code, text = exc.code, f"{message}: {exc}" if message else str(exc)
-        elif isinstance(exc, JobTimeoutException):
-            error_code, text = "timeout", f"{message}: the job ran past its time limit"
-        else:
-            error_code, text = code, message
+        error_code, text = describe_failure(exc, message, code)
         detail = traceback.format_exc()
         # Only the execution holding the order may fail it (None outside the runner: anyone).
         lease = getattr(order, "lease", "") or None
@@ -57,6 +52,15 @@ def fail_on_error(order, message: str, *, code: str = "job_failed") -> Iterator[
             # The traceback goes to the log (and the admin), as the API never shows it.
             lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code={error_code}: {text}", exc_info=True)
         raise
+
+
+def describe_failure(exc: BaseException, message: str, code: str) -> tuple[str, str]:
+    """The error code and the client's message for `exc`: a JobError's own, else `code` and `message` alone."""
+    if isinstance(exc, JobError):
+        return exc.code, f"{message}: {exc}" if message else str(exc)
+    if isinstance(exc, JobTimeoutException):
+        return "timeout", f"{message}: the job ran past its time limit"
+    return code, message
 
 
 def is_infrastructure_fault(exc: BaseException) -> bool:

@@ -150,15 +150,23 @@ def deliver_stranded(now, report: Report) -> None:
     if not waiting:
         return
     try:
-        live = live_job_ids([order.job_id or str(order.pk) for order in waiting])
+        live = live_job_ids([order.job_id or str(order.pk) for order in waiting if not order.coalesced])
     except RedisError as exc:
         logger.warning("reconciler cannot reach Redis, %s orders wait: %s", len(waiting), exc)
         return
+    drained = set()
     for order in waiting:
         if order.cancel_requested_at and order.status == Status.RUNNING:
             if lifecycle.cancel(order.pk, lease=""):
                 report.cancelled += 1
                 log_transition(order, "cancelled")
+            continue
+        if order.coalesced:
+            # Still waiting past the grace: its drain was lost, or is behind. One more per resource.
+            if order.resource not in drained and enqueue_order(order, force=True):
+                drained.add(order.resource)
+                logger.info("resource %s: drain enqueued again for waiting orders", order.resource)
+            report.enqueued += order.resource in drained
             continue
         if (order.job_id or str(order.pk)) in live:
             continue

@@ -46,7 +46,7 @@ def test_a_completed_order_logs_each_transition_once_without_its_input_or_creden
     assert [line["status"] for line in found] == ["queued", "running", "completed"]
     assert {line["resource"] for line in found} == {"tagging"}
     assert all(float(line["duration"]) >= 0 for line in found)
-    assert found[1]["detail"] == " attempt=1"
+    assert found[1]["detail"] == " attempt=1 batch=1"  # one-entry orders are coalesced, here a batch of one
 
     everything = "\n".join(r.getMessage() for r in order_log.records) + worker.log_path.read_text(errors="replace")
     assert private not in everything

@@ -1,0 +1,157 @@
+"""The drain: one RQ job that runs the waiting coalesced orders of a resource, a batch at a time.
+
+Orders of a resource registered with `coalesce=N` have no RQ job of their own. Placing
+one makes sure a drain job of the resource is queued (`broker.dispatch.schedule_drain`);
+the drain claims up to N waiting orders under one lease, runs them (all at once through
+the resource's `many`, else one by one through its job), and finishes them with one
+statement, then takes the next batch, until none waits or DRAIN_SECONDS have passed.
+
+Each order keeps its own outcome: one that fails is failed alone, and when `many`
+raises, the batch is run again order by order, so that the failure lands on the order
+that caused it. A worker lost mid-batch stops the batch's heartbeat, and the reconciler
+hands each of its orders back for another attempt, as for any order.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import uuid
+
+from django.db import close_old_connections
+from redis.exceptions import RedisError
+
+from .. import conf, lifecycle
+from ..broker.dispatch import DRAIN_FLAG, schedule_drain
+from ..broker.queues import get_connection
+from ..models import Order
+from ..registry import Resource, get_resource
+from .context import RunningOrder
+from .errors import OrderCancelled, describe_failure, fail_on_error
+from .fanout import FanOut, start_parts
+from .heartbeat import Heartbeat
+from .results import resource_path
+
+logger = logging.getLogger("asyncrest.jobs")
+
+#: Outcomes of an order that need nothing more from the batch: already failed, handed back, cancelled or fanned out.
+SETTLED = object()
+
+
+def drain(resource_name: str) -> int:
+    """The RQ job: run the waiting coalesced orders of `resource_name`; return how many ran."""
+    close_old_connections()
+    try:
+        return run_drain(resource_name)
+    finally:
+        close_old_connections()
+
+
+def run_drain(resource_name: str) -> int:
+    resource = get_resource(resource_name)
+    if resource is None or not resource.coalesce:
+        logger.error("drain of %r: no resource of that name coalesces orders", resource_name)
+        return 0
+    try:
+        # Before the first claim: an order placed from here on queues a drain of its own.
+        get_connection(resource.queue).delete(DRAIN_FLAG.format(resource.name))
+    except RedisError as exc:  # the flag expires, and the reconciler delivers what waits
+        logger.warning("drain of %s: flag not cleared (%s)", resource.name, exc)
+    started, ran = time.monotonic(), 0
+    while rows := lifecycle.claim_batch(resource.name, uuid.uuid4().hex, resource.coalesce):
+        run_batch(resource, rows)
+        ran += len(rows)
+        if time.monotonic() - started > conf.get("DRAIN_SECONDS"):
+            schedule_drain(resource.name, force=True)  # the rest in a fresh job: the queue's other jobs go first
+            break
+    return ran
+
+
+def run_batch(resource: Resource, rows: list[dict]) -> None:
+    """Run the claimed `rows` (one lease) and finish each of them."""
+    orders = [RunningOrder.from_claimed(row, row["lease"]) for row in rows]
+    for order in orders:
+        lifecycle.log_transition(order, "running", detail=f"attempt={order.attempts} batch={len(orders)}")
+    with Heartbeat(lambda: lifecycle.heartbeat_batch(orders[0].lease), name=f"{resource.name} batch"):
+        outcomes = run_together(resource, orders) if resource.many else None
+        if outcomes is None:
+            outcomes = [run_alone(resource, order) for order in orders]
+    finish(orders, outcomes, {row["id"]: row["callback_url"] for row in rows})
+
+
+def run_together(resource: Resource, orders: list[RunningOrder]) -> list | None:
+    """The outcomes of `resource.many(orders)`, or None if it raised (the batch then runs order by order)."""
+    try:
+        outcomes = list(resource.many(orders))
+        if len(outcomes) != len(orders):
+            raise ValueError(f"many() returned {len(outcomes)} outcomes for {len(orders)} orders")
+        return [to_url(outcome) for outcome in outcomes]
+    except OrderCancelled:
+        return None
+    except Exception:
+        logger.warning("%s: a batch of %s orders failed together; running them one by one", resource.name,
+                       len(orders), exc_info=True)
+        return None
+
+
+def to_url(outcome):
+    """An outcome of `many`: an exception stays one, a resource becomes its URL (or a JobError)."""
+    if isinstance(outcome, BaseException):
+        return outcome
+    try:
+        return resource_path(outcome)
+    except Exception as exc:
+        return exc
+
+
+def run_alone(resource: Resource, order: RunningOrder):
+    """Run the resource's job for one order of the batch: its URL, or SETTLED if it ended otherwise."""
+    try:
+        with fail_on_error(order, "The job failed", code="job_failed"):
+            result = resource.func(order)
+            if isinstance(result, FanOut):
+                start_parts(order, result)  # its parts finish it
+                return SETTLED
+            return resource_path(result)
+    except OrderCancelled:
+        if lifecycle.cancel(order.id, lease=order.lease):
+            lifecycle.log_transition(order, "cancelled")
+        return SETTLED
+    except Exception:  # recorded on the order by fail_on_error (or handed back for a retry)
+        write_usage(order)
+        return SETTLED
+
+
+def finish(orders: list[RunningOrder], outcomes: list, callbacks: dict) -> None:
+    """Complete the batch's orders that produced a resource, in one statement, and fail those that raised."""
+    done = {}
+    for order, outcome in zip(orders, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            fail_one(order, outcome)
+        elif outcome is not SETTLED:
+            done[order.id] = outcome
+    reports = {order.id: order.reports for order in orders}
+    lease = orders[0].lease
+    completed, cancelled = lifecycle.complete_batch(lease, done, reports, callbacks)
+    by_id = {order.id: order for order in orders}
+    for pk in completed:
+        lifecycle.log_transition(by_id[pk], "completed")
+    for pk in cancelled:
+        lifecycle.log_transition(by_id[pk], "cancelled")
+    for pk in set(done) - set(completed) - set(cancelled):
+        logger.warning("order %s finished, but this execution no longer holds it", pk)
+
+
+def fail_one(order: RunningOrder, exc: BaseException) -> None:
+    code, text = describe_failure(exc, "The job failed", "job_failed")
+    detail = "".join(traceback.format_exception(exc))
+    if lifecycle.fail(order.id, code, text, detail, lease=order.lease):
+        lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code={code}: {text}")
+    write_usage(order)
+
+
+def write_usage(order: RunningOrder) -> None:
+    """Keep what a failed order of the batch spent (a completed one's is written with its completion)."""
+    usage = order.reports.get("usage") if order.reports else None
+    if usage:
+        Order.objects.filter(pk=order.id, lease=order.lease).update(usage=usage)
