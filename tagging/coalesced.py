@@ -21,6 +21,11 @@ def is_one_entry(order_input) -> bool:
     return "entry" in order_input
 
 
+def entry_timestamp(order: RunningOrder):
+    """The time of an order's entries: its input's `timestamp`, else when the order was placed."""
+    return parse_datetime(order.input["timestamp"]) if order.input.get("timestamp") else order.created_at
+
+
 def tag_entries(orders: Sequence[RunningOrder]) -> list[Log]:
     """Tag the entries of one-entry `orders` together; return each order's Log, in order.
 
@@ -39,7 +44,7 @@ def tag_entries(orders: Sequence[RunningOrder]) -> list[Log]:
         order.report_progress(1, 1, "Tagging the entry")
     logs = [
         Log(owner_id=order.owner_id, entry=order.input["entry"], order_id=order.id, position=0,
-            timestamp=parse_datetime(order.input["timestamp"]) if order.input.get("timestamp") else order.created_at,
+            timestamp=entry_timestamp(order),
             error=(result.error or "")[:255])
         for order, result in zip(orders, results, strict=True)
     ]
@@ -58,8 +63,7 @@ def tag_entries(orders: Sequence[RunningOrder]) -> list[Log]:
 
 def shares(usage: Usage, count: int) -> list[dict[str, int]]:
     """Split `usage` into `count` even parts whose sums are the whole (the first ones take the remainders)."""
-    totals = {"requests": usage.requests, "prompt_tokens": usage.prompt_tokens,
-              "completion_tokens": usage.completion_tokens, **usage.extra}
+    totals = usage.counts()
     parts: list[dict[str, int]] = [{} for _ in range(count)]
     for name, value in totals.items():
         base, extra = divmod(value, count)

@@ -25,7 +25,7 @@ from rest_framework.parsers import MultiPartParser
 from asyncrest import ProgressItems, RunningOrder, fail_on_error, fan_out, register
 from asyncrest.api.parsers import JSONParser
 
-from .coalesced import is_one_entry, tag_entries
+from .coalesced import entry_timestamp, is_one_entry, tag_entries
 from .models import Batch, Log, RejectedRow, Tag
 from .parsers import CSVParser
 from .serializers import TaggingOrderSerializer, max_entry_length
@@ -58,7 +58,7 @@ REASON_LENGTH = 255
 def tag_logs(order: RunningOrder):
     """Tag the order's entry (returns its Log), or store its entries and fan out (returns a FanOut)."""
     data = order.input
-    timestamp = parse_datetime(data["timestamp"]) if data.get("timestamp") else order.created_at
+    timestamp = entry_timestamp(order)
     if "entry" in data:
         with fail_on_error(order, "Tagging failed", code="tagging_failed"):
             tagger = get_tagger()
@@ -266,11 +266,7 @@ def chunked(items: Iterable, size: int) -> Iterator[list]:
 
 def record_usage(order: RunningOrder, usage: Usage) -> dict[str, int]:
     """Add what a `tag()` call spent to the order's usage and return it; nothing to add, no write."""
-    counts = {
-        "requests": usage.requests, "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens, **usage.extra,
-    }
-    counts = {name: value for name, value in counts.items() if value}
+    counts = {name: value for name, value in usage.counts().items() if value}
     order.add_usage(counts)
     return counts
 

@@ -159,9 +159,10 @@ class OrderCreateView(EngineViewMixin, generics.GenericAPIView):
         upload, and `discard_order(order)` if the order could not be placed after all. A
         full disk answers 507, with nothing left behind.
         """
+        resource = self.get_job_kind()
         order = Order(
-            owner=self.request.user, resource=self.get_job_kind().name, input=order_input,
-            coalesced=self.get_job_kind().coalesces(order_input),
+            owner=self.request.user, resource=resource.name, input=order_input,
+            coalesced=resource.coalesces(order_input),
             idempotency_key=key, request_fingerprint=fingerprint, callback_url=callback_url,
             origin=self.request.build_absolute_uri("/").rstrip("/") if callback_url else "",
         )

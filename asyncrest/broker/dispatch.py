@@ -64,8 +64,8 @@ def schedule_drain(resource_name: str, *, force: bool = False) -> bool:
     queue = get_queue(queue_name)
     flag = DRAIN_FLAG.format(resource_name)
     try:
-        if not queue.connection.set(flag, b"1", nx=not force, ex=timeout) and not force:
-            return True
+        if not queue.connection.set(flag, b"1", nx=not force, ex=timeout):
+            return True  # a drain is already queued (a forced SET always succeeds)
         with queue.connection.pipeline() as pipe:
             queue.enqueue(DRAIN, resource_name, job_timeout=timeout, description=f"{resource_name} orders, coalesced",
                           result_ttl=0, pipeline=pipe)

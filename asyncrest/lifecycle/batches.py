@@ -89,8 +89,6 @@ def complete_batch(lease: str, done: dict, reports: dict, callbacks: dict) -> tu
         stopping = holding.filter(cancel_requested_at__isnull=False)
         cancelled = list(stopping.values_list("id", flat=True))
         stopping.filter(pk__in=cancelled).update(status=Status.CANCELLED, finished_at=now, updated_at=now)
-    announce_many([(pk, {"callback_url": callbacks.get(pk, None)}) for pk in completed], Status.COMPLETED,
-                  finished=True)
-    announce_many([(pk, {"callback_url": callbacks.get(pk, None)}) for pk in cancelled], Status.CANCELLED,
-                  finished=True)
+    for status, pks in ((Status.COMPLETED, completed), (Status.CANCELLED, cancelled)):
+        announce_many([(pk, {"callback_url": callbacks.get(pk)}) for pk in pks], status, finished=True)
     return completed, cancelled

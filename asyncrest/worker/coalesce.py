@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 import uuid
 
 from django.db import close_old_connections
@@ -27,7 +26,7 @@ from ..broker.queues import get_connection
 from ..models import Order
 from ..registry import Resource, get_resource
 from .context import RunningOrder
-from .errors import OrderCancelled, describe_failure, fail_on_error
+from .errors import OrderCancelled, fail_on_error, record_failure
 from .fanout import FanOut, start_parts
 from .heartbeat import Heartbeat
 from .results import resource_path
@@ -69,7 +68,7 @@ def run_drain(resource_name: str) -> int:
 
 def run_batch(resource: Resource, rows: list[dict]) -> None:
     """Run the claimed `rows` (one lease) and finish each of them."""
-    orders = [RunningOrder.from_claimed(row, row["lease"]) for row in rows]
+    orders = [RunningOrder.from_claimed(row) for row in rows]
     for order in orders:
         lifecycle.log_transition(order, "running", detail=f"attempt={order.attempts} batch={len(orders)}")
     with Heartbeat(lambda: lifecycle.heartbeat_batch(orders[0].lease), name=f"{resource.name} batch"):
@@ -143,10 +142,7 @@ def finish(orders: list[RunningOrder], outcomes: list, callbacks: dict) -> None:
 
 
 def fail_one(order: RunningOrder, exc: BaseException) -> None:
-    code, text = describe_failure(exc, "The job failed", "job_failed")
-    detail = "".join(traceback.format_exception(exc))
-    if lifecycle.fail(order.id, code, text, detail, lease=order.lease):
-        lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code={code}: {text}")
+    record_failure(order, exc, "The job failed", "job_failed")
     write_usage(order)
 
 

@@ -44,11 +44,11 @@ class RunningOrder:
         )
 
     @classmethod
-    def from_claimed(cls, row: dict, lease: str) -> RunningOrder:
+    def from_claimed(cls, row: dict) -> RunningOrder:
         """The order of a coalesced batch, from the row `lifecycle.claim_batch` returned."""
         return cls(
             id=row["id"], resource=row["resource"], input=_frozen(row["input"]), owner_id=row["owner_id"],
-            created_at=row["created_at"], started_at=row["started_at"], attempts=row["attempts"], lease=lease,
+            created_at=row["created_at"], started_at=row["started_at"], attempts=row["attempts"], lease=row["lease"],
             reports={"usage": dict(row["usage"] or {})},
         )
 

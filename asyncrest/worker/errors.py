@@ -40,18 +40,23 @@ def fail_on_error(order, message: str, *, code: str = "job_failed") -> Iterator[
     except OrderCancelled:
         raise
     except Exception as exc:
-        from .. import lifecycle
-
         if is_infrastructure_fault(exc) and hand_back(order, exc):
             raise
-        error_code, text = describe_failure(exc, message, code)
-        detail = traceback.format_exc()
-        # Only the execution holding the order may fail it (None outside the runner: anyone).
-        lease = getattr(order, "lease", "") or None
-        if lifecycle.fail(order.pk, error_code, text, detail, lease=lease):
-            # The traceback goes to the log (and the admin), as the API never shows it.
-            lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code={error_code}: {text}", exc_info=True)
+        record_failure(order, exc, message, code)
         raise
+
+
+def record_failure(order, exc: BaseException, message: str, code: str) -> None:
+    """Fail `order` with what `exc` may tell the client (see `describe_failure`); its traceback goes to the
+    order's admin page and the log, as the API never shows it."""
+    from .. import lifecycle
+
+    error_code, text = describe_failure(exc, message, code)
+    detail = "".join(traceback.format_exception(exc))
+    # Only the execution holding the order may fail it (None outside the runner: anyone).
+    lease = getattr(order, "lease", "") or None
+    if lifecycle.fail(order.pk, error_code, text, detail, lease=lease):
+        lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code={error_code}: {text}", exc_info=exc)
 
 
 def describe_failure(exc: BaseException, message: str, code: str) -> tuple[str, str]:

@@ -26,6 +26,11 @@ class Usage:
     completion_tokens: int = 0
     extra: dict = field(default_factory=dict)
 
+    def counts(self) -> dict[str, int]:
+        """Every count by name, as an order's usage keeps them."""
+        return {"requests": self.requests, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, **self.extra}
+
 
 class BaseTagger:
     """Find technologies in free-text log entries.
