@@ -184,3 +184,14 @@ def wait_for_order(client: APIClient, url: str, *, until=("completed", "failed",
 def engine_alone(settings):
     """The site without its own middleware: what the engine does by itself, as in any host project."""
     settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if not name.startswith("demosite.")]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Show the end of the session worker's log with a failure of a test that used it."""
+    outcome = yield
+    report = outcome.get_result()
+    process = item.funcargs.get("worker") if report.failed and report.when == "call" else None
+    if isinstance(process, WorkerProcess) and process.log_path.exists():
+        lines = process.log_path.read_text(errors="replace").splitlines()[-80:]
+        report.sections.append(("session worker log, last lines", "\n".join(lines)))

@@ -20,7 +20,15 @@ RUN_ORDER = "asyncrest.worker.runner.run_order"
 RUN_PART = "asyncrest.worker.fanout.run_part"
 DRAIN = "asyncrest.worker.coalesce.drain"
 #: Set while a drain job of the resource waits in its queue: orders placed meanwhile need no job of their own.
-DRAIN_FLAG = "asyncrest:drain:{}"
+#: Named by queue too, so that sites (or test runs) sharing one Redis never hold back each other's drains.
+DRAIN_FLAG = "asyncrest:drain:{queue}:{resource}"
+#: A drain that fails outright (its database unreachable, say) is run again this often by RQ
+#: before the reconciler's next pass is left to deliver what still waits.
+DRAIN_RETRIES = 3
+
+
+def drain_flag(resource_name: str, queue_name: str) -> str:
+    return DRAIN_FLAG.format(queue=queue_name, resource=resource_name)
 
 
 def _options(resource_name: str) -> tuple[str | None, int]:
@@ -60,15 +68,17 @@ def schedule_drain(resource_name: str, *, force: bool = False) -> bool:
     The flag is set with the job and cleared by the drain as it starts, before its first
     claim, so an order committed while the flag stands is claimed by that drain.
     """
+    from rq import Retry
+
     queue_name, timeout = _options(resource_name)
     queue = get_queue(queue_name)
-    flag = DRAIN_FLAG.format(resource_name)
+    flag = drain_flag(resource_name, queue.name)
     try:
         if not queue.connection.set(flag, b"1", nx=not force, ex=timeout):
             return True  # a drain is already queued (a forced SET always succeeds)
         with queue.connection.pipeline() as pipe:
             queue.enqueue(DRAIN, resource_name, job_timeout=timeout, description=f"{resource_name} orders, coalesced",
-                          result_ttl=0, pipeline=pipe)
+                          result_ttl=0, retry=Retry(max=DRAIN_RETRIES), pipeline=pipe)
             pipe.execute()
     except RedisError as exc:
         logger.warning("resource %s: drain not enqueued, its orders stay queued: %s", resource_name, exc)

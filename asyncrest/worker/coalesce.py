@@ -21,8 +21,8 @@ from django.db import close_old_connections
 from redis.exceptions import RedisError
 
 from .. import conf, lifecycle
-from ..broker.dispatch import DRAIN_FLAG, schedule_drain
-from ..broker.queues import get_connection
+from ..broker.dispatch import drain_flag, schedule_drain
+from ..broker.queues import get_connection, get_queue
 from ..models import Order
 from ..registry import Resource, get_resource
 from .context import RunningOrder
@@ -53,7 +53,7 @@ def run_drain(resource_name: str) -> int:
         return 0
     try:
         # Before the first claim: an order placed from here on queues a drain of its own.
-        get_connection(resource.queue).delete(DRAIN_FLAG.format(resource.name))
+        get_connection(resource.queue).delete(drain_flag(resource.name, drained_queue(resource)))
     except RedisError as exc:  # the flag expires, and the reconciler delivers what waits
         logger.warning("drain of %s: flag not cleared (%s)", resource.name, exc)
     started, ran = time.monotonic(), 0
@@ -64,6 +64,14 @@ def run_drain(resource_name: str) -> int:
             schedule_drain(resource.name, force=True)  # the rest in a fresh job: the queue's other jobs go first
             break
     return ran
+
+
+def drained_queue(resource: Resource) -> str:
+    """The name of the queue this drain was taken from (the resource's, when run outside RQ)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job.origin if job is not None else get_queue(resource.queue).name
 
 
 def run_batch(resource: Resource, rows: list[dict]) -> None:

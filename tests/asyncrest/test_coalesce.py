@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rq import SimpleWorker
 
 from asyncrest import lifecycle
-from asyncrest.broker.dispatch import DRAIN_FLAG
+from asyncrest.broker.dispatch import drain_flag
 from asyncrest.broker.queues import get_queue
 from asyncrest.models import Order
 from asyncrest.registry import _registry
@@ -112,9 +112,44 @@ def test_a_drain_past_its_time_hands_the_rest_to_a_fresh_job(user, settings, red
     queue.empty()
     assert run_drain("tests-coalesced-private") == 50
     assert queue.count == 1
-    assert redis_client.exists(DRAIN_FLAG.format("tests-coalesced-private"))
+    assert redis_client.exists(drain_flag("tests-coalesced-private", queue.name))
     queue.empty()
-    redis_client.delete(DRAIN_FLAG.format("tests-coalesced-private"))
+    redis_client.delete(drain_flag("tests-coalesced-private", queue.name))
+
+
+def test_a_drain_queued_for_another_site_on_the_same_redis_holds_back_none_of_ours(api, redis_client):
+    queue = get_queue(settings.PRIVATE_QUEUE)
+    queue.empty()
+    redis_client.set(drain_flag("tests-coalesced-private", "another-sites-queue"), b"1", ex=60)
+    try:
+        response = api.post("/async/tests-coalesced-private/order/", {"value": 1}, format="json")
+        assert response.status_code == 202
+        assert [job.func_name for job in queue.jobs] == ["asyncrest.worker.coalesce.drain"]
+    finally:
+        redis_client.delete(*(drain_flag("tests-coalesced-private", name) for name in ("another-sites-queue", queue.name)))
+        queue.empty()
+
+
+def test_a_drain_that_fails_outright_is_run_again_and_its_orders_complete(api, monkeypatch):
+    """A drain that cannot claim (its database away for a moment) is retried by RQ, not left failed."""
+    from django.db import OperationalError
+
+    queue = get_queue(settings.PRIVATE_QUEUE)
+    queue.empty()
+    urls = [api.post("/async/tests-coalesced-private/order/", {"value": i}, format="json")["Location"] for i in range(3)]
+    claim, failures = lifecycle.claim_batch, []
+
+    def claim_failing_twice(*args):
+        if len(failures) < 2:
+            failures.append(1)
+            raise OperationalError("database is locked")
+        return claim(*args)
+
+    monkeypatch.setattr(lifecycle, "claim_batch", claim_failing_twice)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+    assert len(failures) == 2
+    assert [api.get(url).json()["status"] for url in urls] == ["completed"] * 3
+    assert queue.count == 0
 
 
 def test_the_budget_per_order_of_a_burst_sql_and_redis_with_rqs_own_protocol(user, api, monkeypatch):
