@@ -21,7 +21,25 @@ class AsyncrestConfig(AppConfig):
         # Long polls and webhooks are receivers of the lifecycle's signals.
         order_changed.connect(publish_on_change, dispatch_uid="asyncrest.broker.pubsub")
         order_finished.connect(schedule_on_finish, dispatch_uid="asyncrest.webhooks")
+        connect_token_cache()
         discover_jobs()
+
+
+def connect_token_cache() -> None:
+    """Have asyncrest.auth.CachedTokenAuthentication forget a token or user as soon as it changes here."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_delete, post_save
+
+    from .auth import forget_token, forget_user
+
+    if apps.is_installed("rest_framework.authtoken"):
+        from rest_framework.authtoken.models import Token
+
+        for signal in (post_save, post_delete):
+            signal.connect(forget_token, sender=Token, dispatch_uid=f"asyncrest.auth.token.{id(signal)}")
+    if apps.is_installed("django.contrib.auth"):
+        for signal in (post_save, post_delete):
+            signal.connect(forget_user, sender=get_user_model(), dispatch_uid=f"asyncrest.auth.user.{id(signal)}")
 
 
 def discover_jobs() -> None:

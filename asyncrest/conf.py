@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "QUEUED_GRACE": 10,
     # A drain of coalesced orders takes new batches for this long, then hands over to a fresh drain job.
     "DRAIN_SECONDS": 10,
+    # False: every order runs alone, even of a resource registered with `coalesce=N`.
+    "COALESCE": True,
     # Seconds of backoff before retry n (doubled per attempt, capped at 5 minutes).
     "RETRY_BACKOFF": 5,
     # A running order past its timeout by this much is failed with "timeout" by the reconciler.
@@ -60,6 +62,8 @@ DEFAULTS: dict[str, Any] = {
     "LONG_POLL_MAX_WAIT": 30,
     # Long polls one server process holds at once; more are answered at once (each holds a thread).
     "LONG_POLL_SLOTS": 2,
+    # How long asyncrest.auth.CachedTokenAuthentication trusts a token it looked up (seconds; 0: never).
+    "TOKEN_CACHE_SECONDS": 5,
 }
 
 

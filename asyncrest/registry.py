@@ -37,7 +37,11 @@ class Resource:
 
     def coalesces(self, order_input) -> bool:
         """Whether an order with this validated input runs in a batch of the resource's orders."""
-        return bool(self.coalesce) and (self.coalesce_if is None or bool(self.coalesce_if(order_input)))
+        from . import conf
+
+        if not self.coalesce or not conf.get("COALESCE"):
+            return False
+        return self.coalesce_if is None or bool(self.coalesce_if(order_input))
 
     @property
     def dotted_path(self) -> str:

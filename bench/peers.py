@@ -1,23 +1,25 @@
 """Benchmark: asyncrest against what a team would write by hand instead, in one run, same load.
 
 Run: .venv/bin/pip install -e '.[site,bench]' && .venv/bin/python bench/peers.py [--orders 1000] [--clients 8]
-     [--systems asyncrest,celery-prefork,celery-solo,django-rq]
+     [--rounds 3] [--systems asyncrest,asyncrest-gunicorn,celery-prefork,celery-solo,django-rq]
 
 The peers (bench/peersite/) implement the same one-entry tagging contract as a DRF view that
 creates an order row and queues its task on commit, a task that tags the entry and stores the
 same Log and Tag rows with the same KeywordTagger, and a status view; on Celery (Redis
 broker, `delay_on_commit`, results off, database connections kept between tasks) and on
-django-rq (`SimpleWorker`). Every system gets a fresh database (SQLite in its own var/, or
-DATABASE_URL's PostgreSQL, counted by its own rows), the one Redis of the run (REDIS_URL,
-else an embedded one), gunicorn with the same processes and threads as `runstack`, and one
-worker process. For each, in turn:
+django-rq (`SimpleWorker`). `asyncrest` is `runstack` (its front door, then gunicorn);
+`asyncrest-gunicorn` is the same site served exactly as the peers are, by gunicorn alone.
+Every system gets a fresh database (SQLite in its own var/, or DATABASE_URL's PostgreSQL,
+counted by its own rows), the one Redis of the run (REDIS_URL, else an embedded one),
+gunicorn with the same processes and threads as `runstack`, and one worker process. The
+systems take turns, `--rounds` times; the table shows medians (and ranges). In each turn:
 
 1. end to end: N POSTs from 8 keep-alive client processes, each sending its next as soon as
    the last was accepted, timed from the first order's creation to the last one's finish;
-   CPU of the web side and the worker from /proc over that phase;
+   CPU of the web side and the worker from /proc over that phase, and the SQL statements
+   and Redis round trips their processes sent (bench/counting/, the same for every system);
 2. worker alone: the worker stopped, N more orders placed, then the worker started: N over
-   the time from the first order's start to the last one's finish, with the worker's CPU
-   and the Redis commands (INFO commandstats) that phase cost.
+   the time from the first order's start to the last one's finish, with the worker's CPU.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import secrets
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +53,8 @@ CELERY = [sys.executable, "-m", "celery", "-A", "peersite.celery_app", "worker",
           "--without-heartbeat", "--without-gossip", "--without-mingle"]
 WORKERS = {
     "asyncrest": [sys.executable, "-m", "django", "rqworker", "default", "--worker-class", "asyncrest.worker.Worker"],
+    "asyncrest-gunicorn": [sys.executable, "-m", "django", "rqworker", "default", "--worker-class",
+                           "asyncrest.worker.Worker"],
     "celery-prefork": [*CELERY, "-P", "prefork"],
     "celery-solo": [*CELERY, "-P", "solo"],
     "django-rq": [sys.executable, "-m", "django", "rqworker", "peer", "--worker-class", "rq.worker.SimpleWorker"],
@@ -122,13 +127,6 @@ def answers(url: str) -> bool:
         return False
 
 
-def redis_calls(url: str) -> int:
-    import redis
-
-    with redis.Redis.from_url(url) as client:
-        return sum(stats["calls"] for name, stats in client.info("commandstats").items())
-
-
 class System:
     """What every system has: one worker process (WORKERS[name]) the benchmark starts and stops, in `var_dir`."""
 
@@ -157,10 +155,12 @@ class Peer(System):
     """gunicorn serving bench/peersite and one worker process (PEER_BACKEND from the system's name)."""
 
     def __init__(self, name: str, base_env: dict):
-        self.name, self.table = name, "peersite_peerorder"
+        # asyncrest-gunicorn: asyncrest's own tagging resource, served exactly as the peers are.
+        self.name, self.table = name, "asyncrest_order" if name.startswith("asyncrest") else "peersite_peerorder"
         self.var_dir = Path(tempfile.mkdtemp(prefix=f"peer-{name}-"))
         self.env = {**base_env, "ASYNCREST_VAR_DIR": str(self.var_dir), "DJANGO_SETTINGS_MODULE": "peersite.settings",
-                    "PEER_BACKEND": "celery" if name.startswith("celery") else "rq"}
+                    "PEER_BACKEND": "celery" if name.startswith("celery") else "rq",
+                    "ASYNCREST_ORDER_RATE": ""}  # as for runstack below: the peers have no throttle
 
     def __enter__(self) -> Peer:
         from asyncrest.broker.embedded import free_port
@@ -211,7 +211,9 @@ class Asyncrest(System):
         self.base_env = base_env
 
     def __enter__(self) -> Asyncrest:
-        self.stack = Stack(workers=0, env={"REDIS_URL": self.base_env["REDIS_URL"], "ASYNCREST_ORDER_RATE": ""}).__enter__()
+        self.stack = Stack(workers=0, env={"REDIS_URL": self.base_env["REDIS_URL"], "ASYNCREST_ORDER_RATE": "",
+                                           "PYTHONPATH": self.base_env["PYTHONPATH"],
+                                           "BENCH_COUNTS": self.base_env["BENCH_COUNTS"]}).__enter__()
         self.url, self.token, self.var_dir = self.stack.url, self.stack.token, self.stack.var_dir
         self.env = {**self.stack.env, "DJANGO_SETTINGS_MODULE": "demosite.settings"}
         self.start_worker()
@@ -226,23 +228,56 @@ class Asyncrest(System):
         return descendants(pids["web"]) + [pids["front_door"]]
 
 
-def measure(system, orders: int, clients: int, redis_url: str) -> dict:
+def counted(pids: list[int]) -> tuple[int, int]:
+    """SQL statements and Redis round trips the processes `pids` have sent (bench/counting/)."""
+    sql = trips = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError):
+            a, b = (Path(os.environ["BENCH_COUNTS"]) / str(pid)).read_text().split()
+            sql, trips = sql + int(a), trips + int(b)
+    return sql, trips
+
+
+def wait_until_serving(system, timeout: float = 60) -> None:
+    """Wait until the worker has talked to Redis, and Celery's prefork child is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = system.worker_pids()
+        # A process that has sent nothing yet (a prefork child before its first task) has no file: it counts 0.
+        if len(pids) >= (2 if system.name == "celery-prefork" else 1) and (
+                Path(os.environ["BENCH_COUNTS"]) / str(system.worker.pid)).exists():
+            time.sleep(0.5)  # and their idle counts are written
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{system.name}: the worker did not start")
+
+
+def measure(system, orders: int, clients: int) -> dict:
     database = Database(system.sqlite_path())
-    path = "/async/tagging/order/" if system.name == "asyncrest" else "/peer/order/"
+    path = "/async/tagging/order/" if system.name.startswith("asyncrest") else "/peer/order/"
     headers = {"Authorization": f"Token {system.token}", "Content-Type": "application/json"}
     requests_ = [Request("POST", path, f'{{"entry": "{ENTRIES[i % len(ENTRIES)]} #{i}"}}'.encode(), headers)
                  for i in range(orders)]
 
+    wait_until_serving(system)
     since = datetime.utcnow()
-    web_before, worker_before = cpu_seconds(system.web_pids()), cpu_seconds(system.worker_pids())
+    web_pids, worker_pids = system.web_pids(), system.worker_pids()
+    web_before, worker_before = cpu_seconds(web_pids), cpu_seconds(worker_pids)
+    web_counts, worker_counts = counted(web_pids), counted(worker_pids)
     burst = load.run(system.url, requests_, clients=clients, expect=(202,))
     say(f"{system.name}: {burst.count} orders placed; waiting for them")
     if burst.errors:
         raise RuntimeError(f"{system.name}: {burst.errors[:3]}")
     _, created, _, finished = database.wait(system.table, since, orders)
     result = {"e2e": orders / (finished - created), "burst": burst,
-              "web_ms": (cpu_seconds(system.web_pids()) - web_before) / orders * 1000,
-              "worker_ms_e2e": (cpu_seconds(system.worker_pids()) - worker_before) / orders * 1000}
+              "web_ms": (cpu_seconds(web_pids) - web_before) / orders * 1000,
+              "worker_ms_e2e": (cpu_seconds(worker_pids) - worker_before) / orders * 1000}
+    time.sleep(0.5)
+    (web_sql, web_trips), (worker_sql, worker_trips) = counted(web_pids), counted(worker_pids)
+    result.update(sql=(web_sql - web_counts[0] + worker_sql - worker_counts[0]) / orders,
+                  trips=(web_trips - web_counts[1] + worker_trips - worker_counts[1]) / orders,
+                  worker_sql=(worker_sql - worker_counts[0]) / orders,
+                  worker_trips=(worker_trips - worker_counts[1]) / orders)
 
     system.stop_worker()
     since = datetime.utcnow()
@@ -251,25 +286,37 @@ def measure(system, orders: int, clients: int, redis_url: str) -> dict:
     while not database.query(f"SELECT COUNT(*) FROM {system.table} WHERE created_at >= %s AND started_at IS NOT NULL",
                              (since.isoformat(sep=" "),))[0]:
         time.sleep(0.02)  # the worker's start-up is not the orders' cost
-    calls_before, worker_before = redis_calls(redis_url), cpu_seconds(system.worker_pids())
+    worker_before = cpu_seconds(system.worker_pids())
     _, _, started, finished = database.wait(system.table, since, orders)
     result.update(alone=orders / (finished - started),
-                  worker_ms=(cpu_seconds(system.worker_pids()) - worker_before) / orders * 1000,
-                  redis_per_order=(redis_calls(redis_url) - calls_before) / orders)
+                  worker_ms=(cpu_seconds(system.worker_pids()) - worker_before) / orders * 1000)
     return result
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float], digits: int = 0) -> str:
+    """The median, with the range when there are several rounds."""
+    middle = f"{median(values):,.{digits}f}"
+    return middle if len(values) == 1 else f"{middle} ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--systems", default="asyncrest,celery-prefork,celery-solo,django-rq")
+    parser.add_argument("--rounds", type=int, default=3, help="each system this many times, taking turns")
+    parser.add_argument("--systems", default="asyncrest,asyncrest-gunicorn,celery-prefork,celery-solo,django-rq")
     args = parser.parse_args()
     names = args.systems.split(",")
 
     from asyncrest.broker.embedded import EmbeddedRedis, free_port
 
     redis_dir, embedded = Path(tempfile.mkdtemp(prefix="peers-redis-")), None
+    counts_dir = Path(tempfile.mkdtemp(prefix="peers-counts-"))
+    os.environ["BENCH_COUNTS"] = str(counts_dir)
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
         port = free_port()
@@ -278,35 +325,52 @@ def main() -> None:
         redis_url = f"redis://127.0.0.1:{port}/0"
     base_env = {name: value for name, value in os.environ.items() if name not in FOREIGN_ENV}
     base_env.update(REDIS_URL=redis_url, SECRET_KEY=secrets.token_urlsafe(50), SECURE_SSL_REDIRECT="0",
-                    PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "bench")]))
-    results = {}
+                    PYTHONUNBUFFERED="1", BENCH_COUNTS=str(counts_dir),
+                    PYTHONPATH=os.pathsep.join([str(ROOT / "bench" / "counting"), str(ROOT), str(ROOT / "bench")]))
+    results: dict[str, list[dict]] = {name: [] for name in names}
     try:
-        for name in names:
-            say(f"{name}: starting")
-            system = Asyncrest(base_env) if name == "asyncrest" else Peer(name, base_env)
-            with system:
-                results[name] = measure(system, args.orders, args.clients, redis_url)
-            say(f"{name}: {results[name]['e2e']:.1f} orders/s end to end, {results[name]['alone']:.1f} worker alone")
+        for round_ in range(1, args.rounds + 1):
+            for name in names:
+                say(f"round {round_}, {name}: starting")
+                system = Asyncrest(base_env) if name == "asyncrest" else Peer(name, base_env)
+                with system:
+                    results[name].append(measure(system, args.orders, args.clients))
+                say(f"{name}: {results[name][-1]['e2e']:.1f} orders/s end to end, "
+                    f"{results[name][-1]['alone']:.1f} worker alone")
     finally:
         if embedded:
             embedded.stop()
         shutil.rmtree(redis_dir, ignore_errors=True)
+        shutil.rmtree(counts_dir, ignore_errors=True)
+    report(results, args)
 
+
+def report(results: dict[str, list[dict]], args) -> None:
+    rounds = len(next(iter(results.values())))
     print(f"machine: {describe()}")
-    print(f"{describe_services()}; {args.orders:,} one-entry orders from {args.clients} clients; one worker each")
+    print(f"{describe_services()}; {args.orders:,} one-entry orders from {args.clients} clients; one worker each; "
+          f"median of {rounds} round(s) (range)")
     print("| system | orders/s end to end | worker alone, orders/s | worker CPU per order | web CPU per POST | "
-          "POST p50 / p99 | Redis commands per order (worker alone) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, r in results.items():
-        print(f"| {name} | {r['e2e']:.1f} | {r['alone']:.1f} | {r['worker_ms']:.2f} ms | {r['web_ms']:.2f} ms | "
-              f"{r['burst'].percentile_ms(50):.1f} / {r['burst'].percentile_ms(99):.1f} ms | {r['redis_per_order']:.1f} |")
-    peers = {name: r for name, r in results.items() if name != "asyncrest"}
-    if "asyncrest" in results and peers:
-        ours = results["asyncrest"]
-        fastest = max(peers, key=lambda name: peers[name]["e2e"])
-        fastest_alone = max(peers, key=lambda name: peers[name]["alone"])
-        print(f"asyncrest / fastest peer: end to end {ours['e2e'] / peers[fastest]['e2e']:.2f}x ({fastest}), "
-              f"worker alone {ours['alone'] / peers[fastest_alone]['alone']:.2f}x ({fastest_alone})")
+          "POST p50 / p99 | SQL statements per order (worker) | Redis round trips per order (worker) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, runs in results.items():
+        def values(key):
+            return [run[key] for run in runs]
+        p50 = median([run["burst"].percentile_ms(50) for run in runs])
+        p99 = median([run["burst"].percentile_ms(99) for run in runs])
+        print(f"| {name} | {spread(values('e2e'))} | {spread(values('alone'))} | {median(values('worker_ms')):.2f} ms | "
+              f"{median(values('web_ms')):.2f} ms | {p50:.1f} / {p99:.1f} ms | "
+              f"{median(values('sql')):.2f} ({median(values('worker_sql')):.2f}) | "
+              f"{median(values('trips')):.2f} ({median(values('worker_trips')):.2f}) |")
+    peers = {name: runs for name, runs in results.items() if not name.startswith("asyncrest")}
+    for name in [name for name in results if name.startswith("asyncrest")] if peers else []:
+        ours = results[name]
+        e2e = {peer: median([run["e2e"] for run in runs]) for peer, runs in peers.items()}
+        alone = {peer: median([run["alone"] for run in runs]) for peer, runs in peers.items()}
+        fastest, fastest_alone = max(e2e, key=e2e.get), max(alone, key=alone.get)
+        print(f"{name} / fastest peer (medians): end to end "
+              f"{median([run['e2e'] for run in ours]) / e2e[fastest]:.2f}x ({fastest}), worker alone "
+              f"{median([run['alone'] for run in ours]) / alone[fastest_alone]:.2f}x ({fastest_alone})")
 
 
 if __name__ == "__main__":

@@ -177,7 +177,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 # and error handling); the tagging app's result views take the site's defaults.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, its lookup kept a few seconds per process (asyncrest/auth.py).
+        "asyncrest.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -251,6 +252,8 @@ ASYNCREST = {
     # Orders one user may place per period; empty: no limit.
     "ORDER_RATE": os.environ.get("ASYNCREST_ORDER_RATE", "120/minute") or None,
     "WEBHOOK_ALLOWED_HOSTS": env_list("ASYNCREST_WEBHOOK_ALLOWED_HOSTS"),
+    # ASYNCREST_COALESCE=0: every order runs alone (to compare, or to rule coalescing out).
+    "COALESCE": os.environ.get("ASYNCREST_COALESCE", "1") not in ("0", "false", "False", "no"),
 }
 # The RQ worker class runstack starts; asyncrest.worker.ForkingWorker forks a horse per job.
 if os.environ.get("ASYNCREST_WORKER_CLASS"):
