@@ -158,7 +158,10 @@ class Peer(System):
         # asyncrest-gunicorn: asyncrest's own tagging resource, served exactly as the peers are.
         self.name, self.table = name, "asyncrest_order" if name.startswith("asyncrest") else "peersite_peerorder"
         self.var_dir = Path(tempfile.mkdtemp(prefix=f"peer-{name}-"))
-        self.env = {**base_env, "ASYNCREST_VAR_DIR": str(self.var_dir), "DJANGO_SETTINGS_MODULE": "peersite.settings",
+        # asyncrest-gunicorn is the demo site itself, with its settings; the peers are bench/peersite.
+        self.settings = "demosite" if name.startswith("asyncrest") else "peersite"
+        self.env = {**base_env, "ASYNCREST_VAR_DIR": str(self.var_dir),
+                    "DJANGO_SETTINGS_MODULE": f"{self.settings}.settings",
                     "PEER_BACKEND": "celery" if name.startswith("celery") else "rq",
                     "ASYNCREST_ORDER_RATE": ""}  # as for runstack below: the peers have no throttle
 
@@ -171,7 +174,7 @@ class Peer(System):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "peersite.wsgi:application", "--bind", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", f"{self.settings}.wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", str(default_web_workers()), "--threads", "4", "--worker-class", "gthread",
              "--log-level", "warning", "--control-socket", str(self.var_dir / "gunicorn.ctl")],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,

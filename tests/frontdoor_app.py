@@ -1,12 +1,28 @@
 """The WSGI app behind the front door in tests/asyncrest/test_frontdoor.py: it says what reached it."""
 import hashlib
+import itertools
 import json
 import os
+import threading
 import time
+import weakref
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from asyncrest.frontdoor import behind_front_door
+
+
+_connections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_numbers, _lock = itertools.count(1), threading.Lock()
+
+
+def connection_number(environ) -> int:
+    """The number of the connection the request came on: 1 for gunicorn's first, and so on."""
+    with _lock:
+        sock = environ["gunicorn.socket"]
+        if sock not in _connections:
+            _connections[sock] = next(_numbers)
+        return _connections[sock]
 
 
 def echo(environ, start_response):
@@ -37,6 +53,7 @@ def echo(environ, start_response):
         "remote_addr": environ.get("REMOTE_ADDR"), "content_length": environ.get("CONTENT_LENGTH"),
         "body_sha256": hashlib.sha256(body).hexdigest(), "body_length": len(body),
         "headers": {key[5:]: value for key, value in environ.items() if key.startswith("HTTP_")},
+        "connection": connection_number(environ),
     }
     data = json.dumps(seen).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])

@@ -29,13 +29,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--body-rate", type=float, default=defaults.body_rate, help="Bytes a second.")
     parser.add_argument("--max-body", type=int, default=None, help="Bytes; none by default.")
     parser.add_argument("--max-connections", type=int, default=defaults.max_connections)
+    parser.add_argument("--upstream-idle", type=float, default=defaults.upstream_idle,
+                        help="Seconds an idle upstream connection is kept for the next request (0: one per "
+                             "request); keep it under the web server's keep-alive.")
     return parser.parse_args(argv)
 
 
 async def serve(options: argparse.Namespace) -> None:
     limits = Limits(
         header_timeout=options.header_timeout, body_grace=options.body_grace, body_rate=options.body_rate,
-        max_body=options.max_body, max_connections=options.max_connections,
+        max_body=options.max_body, max_connections=options.max_connections, upstream_idle=options.upstream_idle,
     )
     door = FrontDoor(options.upstream, limits)
     host, port = options.bind

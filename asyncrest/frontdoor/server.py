@@ -19,6 +19,9 @@ HOP_BY_HOP = {
 PEER_HEADER = b"X-Asyncrest-Peer"
 WRITE_HIGH_WATER = 1024 * 1024
 LINGER_BYTES = 4 * 1024 * 1024
+# Methods that may be sent again when a kept upstream connection turns out closed (RFC 9110, 9.2.2).
+IDEMPOTENT = {b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"}
+KEPT_UPSTREAM = 64  # upstream connections kept open at most, idle
 
 
 @dataclass
@@ -32,6 +35,9 @@ class Limits:
     response_timeout: float = 120.0  # between two reads of the web server's answer
     send_timeout: float = 30.0  # for a client to take 1 MiB of an answer
     max_connections: int = 1000
+    # An upstream connection is used again if it idled less than this (0: one per request).
+    # Keep it well under the web server's own keep-alive (gunicorn's: 2 s; runstack sets 5 s).
+    upstream_idle: float = 1.0
 
 
 class FrontDoor:
@@ -41,6 +47,7 @@ class FrontDoor:
         self.connections = 0
         self.idle: dict[asyncio.Task, asyncio.StreamWriter] = {}  # waiting for a request: closed at once on stop
         self.busy: set[asyncio.Task] = set()  # serving one: given time to finish on stop
+        self.kept: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []  # idle upstream connections
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -126,6 +133,24 @@ class FrontDoor:
         for writer in list(self.idle.values()):
             writer.close()
 
+    async def upstream_connection(self):
+        """A kept upstream connection that idled less than `upstream_idle`, else a new one; and whether it was kept."""
+        now = asyncio.get_running_loop().time()
+        while self.kept:
+            reader, writer, since = self.kept.pop()
+            if now - since < self.limits.upstream_idle and not reader.at_eof() and not writer.is_closing():
+                return reader, writer, True
+            writer.close()
+        async with asyncio.timeout(5.0):
+            reader, writer = await self.open_upstream()
+        return reader, writer, False
+
+    def keep(self, reader, writer) -> None:
+        if len(self.kept) < KEPT_UPSTREAM and self.limits.upstream_idle > 0 and not writer.is_closing():
+            self.kept.append((reader, writer, asyncio.get_running_loop().time()))
+        else:
+            writer.close()
+
     async def open_upstream(self):
         if self.upstream.startswith("unix:"):
             return await asyncio.open_unix_connection(self.upstream[5:], limit=MAX_HEAD)
@@ -145,7 +170,8 @@ class FrontDoor:
                 lines.append(name + b": " + value)
         forwarded.append(address.encode())
         lines += [b"X-Forwarded-For: " + b", ".join(forwarded), PEER_HEADER + b": " + address.encode()]
-        lines.append(b"Connection: close")
+        if self.limits.upstream_idle <= 0:
+            lines.append(b"Connection: close")
         if size is not None:
             lines.append(b"Content-Length: %d" % size)
         return b"\r\n".join(lines) + b"\r\n\r\n"
@@ -155,24 +181,54 @@ class FrontDoor:
         size = None
         if body is not None:
             size = body.seek(0, 2)
-            body.seek(0)
-        try:
-            async with asyncio.timeout(5.0):
-                up_reader, up_writer = await self.open_upstream()
-        except (OSError, TimeoutError):
-            raise Refusal(502, "The web server is not answering; try again shortly.") from None
-        try:
+        method = head.start[0]
+        for attempt in (1, 2):
             try:
-                up_writer.write(self.upstream_head(head, size, address))
-                while body is not None and (piece := body.read(PIECE)):
-                    up_writer.write(piece)
-                    async with asyncio.timeout(self.limits.response_timeout):
-                        await up_writer.drain()
-            except ConnectionError:
-                pass  # it may have answered without reading the whole body: read what it said
-            return await self.relay(head.start[0], up_reader, writer, keep)
-        finally:
-            up_writer.close()
+                up_reader, up_writer, was_kept = await self.upstream_connection()
+            except (OSError, TimeoutError):
+                raise Refusal(502, "The web server is not answering; try again shortly.") from None
+            reusable = sent = False
+            try:
+                try:
+                    up_writer.write(self.upstream_head(head, size, address))
+                    if body is not None:
+                        body.seek(0)
+                    while body is not None and (piece := body.read(PIECE)):
+                        up_writer.write(piece)
+                        async with asyncio.timeout(self.limits.response_timeout):
+                            await up_writer.drain()
+                    sent = True
+                except ConnectionError:
+                    pass  # it may have answered without reading the whole body: read what it said
+                try:
+                    answer = await self.read_answer_head(up_reader)
+                except Closed as closed:
+                    # A kept connection the web server had closed: nothing of the request was
+                    # served, so an idempotent one goes again on a new connection.
+                    if was_kept and attempt == 1 and not closed.partial and method in IDEMPOTENT:
+                        continue
+                    raise Refusal(502, "The web server closed the connection without a readable answer.") from None
+                keep, reusable = await self.relay(method, answer, up_reader, writer, keep)
+                reusable = reusable and sent
+                return keep
+            finally:
+                if reusable:
+                    self.keep(up_reader, up_writer)
+                else:
+                    up_writer.close()
+        raise AssertionError("unreachable")
+
+    async def read_answer_head(self, up_reader):
+        """The head of the web server's answer; Closed if the connection ended before one."""
+        try:
+            async with asyncio.timeout(self.limits.response_timeout):
+                return parse_head(await read_head(up_reader), request=False)
+        except TimeoutError:
+            raise Refusal(504, "The web server took too long to answer.") from None
+        except ConnectionError:
+            raise Closed(partial=False) from None
+        except Refusal:
+            raise Refusal(502, "The web server closed the connection without a readable answer.") from None
 
     async def read_upstream(self, call):
         try:
@@ -181,14 +237,9 @@ class FrontDoor:
         except TimeoutError:
             raise Closed(partial=True) from None
 
-    async def relay(self, method: bytes, up_reader, writer, keep: bool) -> bool:
-        try:
-            async with asyncio.timeout(self.limits.response_timeout):
-                head = parse_head(await read_head(up_reader), request=False)
-        except TimeoutError:
-            raise Refusal(504, "The web server took too long to answer.") from None
-        except (Closed, Refusal, ConnectionError):
-            raise Refusal(502, "The web server closed the connection without a readable answer.") from None
+    async def relay(self, method: bytes, head, up_reader, writer, keep: bool) -> tuple[bool, bool]:
+        """Pass the answer (`head`, then its body) to the client; return whether to keep the client's
+        connection, and whether the upstream one may serve another request."""
         status = int(head.start[1])
         if method == b"HEAD" or status in (204, 304) or status < 200:
             framing, length = "none", 0
@@ -201,6 +252,8 @@ class FrontDoor:
         lines = [b" ".join(head.start).rstrip()]
         lines += [name + b": " + value for name, value in head.headers
                   if name.lower() not in (b"connection", b"keep-alive")]
+        reusable = (framing != "close" and head.start[0] == b"HTTP/1.1"
+                    and b"close" not in head.tokens(b"connection"))
         keep = keep and framing != "close"
         if not keep:
             lines.append(b"Connection: close")
@@ -225,7 +278,7 @@ class FrontDoor:
                 writer.write(piece)
                 await self.flush(writer)
         await self.flush(writer)
-        return keep
+        return keep, reusable
 
     async def copy(self, up_reader, writer, length: int) -> None:
         while length:

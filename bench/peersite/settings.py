@@ -2,7 +2,7 @@
 import os
 
 from demosite.settings import *  # noqa: F401,F403
-from demosite.settings import INSTALLED_APPS, REDIS_URL, RQ_QUEUES
+from demosite.settings import INSTALLED_APPS, REDIS_URL, REST_FRAMEWORK, RQ_QUEUES
 
 INSTALLED_APPS = [*INSTALLED_APPS, "peersite"]
 ROOT_URLCONF = "peersite.urls"
@@ -17,3 +17,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # django-rq: the queue `manage.py rqworker peer` serves.
 RQ_QUEUES = {**RQ_QUEUES, "peer": {"URL": REDIS_URL}}
+
+# What a team writes by hand authenticates with DRF's own TokenAuthentication (a database read
+# per request), not the demo site's asyncrest.auth.CachedTokenAuthentication.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": [
+    "rest_framework.authentication.TokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]}

@@ -251,3 +251,26 @@ def test_an_order_whose_redis_went_away_mid_job_is_retried_not_failed(api, fault
     final = wait_for_order(api, location, timeout=90)
     assert final.status_code == 201, final.json()
     assert_entries_stored_once(order_id(location), ENTRIES)
+
+
+@pytest.mark.parametrize("worker_class", ["asyncrest.worker.Worker", FORKING])
+def test_a_batch_whose_worker_dies_is_retried_and_each_entry_stored_once(api, fault, worker_class):
+    """Coalesced one-entry orders: kill -9 of the process running their batch loses none of them."""
+    entries = ENTRIES[:5]
+    locations = [api.post("/async/tagging/order/", {"entry": entry}, format="json")["Location"] for entry in entries]
+    ids = [order_id(location) for location in locations]
+    assert Order.objects.filter(pk__in=ids, coalesced=True).count() == 5
+    worker = fault.start_worker(worker_class, ASYNCREST_TEST_TAGGER_DELAY="0.6")  # the batch tags for 3 s
+    wait_until(lambda: Order.objects.filter(pk__in=ids, status="running").count() == 5, what="the batch's claim")
+    assert len(set(Order.objects.filter(pk__in=ids).values_list("lease", flat=True))) == 1, "one batch, one lease"
+    if worker_class == FORKING:
+        os.kill(worker.horse_pid(), signal.SIGKILL)  # the worker lives on and serves the retry
+    else:
+        worker.kill()
+        fault.start_worker(ASYNCREST_TEST_TAGGER_DELAY="0.01")
+
+    for location, entry in zip(locations, entries, strict=True):
+        final = wait_for_order(api, location, timeout=60)
+        assert final.status_code == 201, final.json()
+        assert final.json()["attempts"] == 2
+        assert_entries_stored_once(order_id(location), [entry])

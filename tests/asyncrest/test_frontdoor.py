@@ -136,7 +136,7 @@ def test_a_request_reaches_the_web_server_with_the_clients_address_and_a_plain_f
     assert seen["headers"]["X_FORWARDED_FOR"] == "203.0.113.9, 127.0.0.1"
     assert seen["headers"]["HOST"] == "example.test" and seen["headers"]["X_KEPT"] == "yes"
     assert {"X_SECRET_HOP", "UPGRADE", "X_ASYNCREST_PEER"}.isdisjoint(seen["headers"])
-    assert seen["headers"]["CONNECTION"] == "close"
+    assert "CONNECTION" not in seen["headers"], "the client's Connection header is the client's"
     assert (seen["path"], seen["query"]) == ("/echo", "x=1")
 
 
@@ -316,3 +316,54 @@ def test_on_sigterm_a_request_in_hand_is_answered_and_idle_connections_are_close
         assert not connects(socket.AF_INET, ("127.0.0.1", port))
     finally:
         stop(process)
+
+
+ECHO = b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"
+POST = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+
+
+def test_requests_one_after_another_share_one_connection_to_the_web_server(door):
+    numbers = [seen_by_upstream(door, ECHO)["connection"] for _ in range(5)]
+    assert len(set(numbers)) == 1, numbers
+    assert seen_by_upstream(door, POST)["connection"] == numbers[0]
+
+
+@pytest.fixture
+def door_of(upstream):
+    started = []
+
+    def start(*extra: str) -> int:
+        port = free_port()
+        started.append(start_front_door(f"unix:{upstream.path}", port, *extra))
+        return port
+
+    yield start
+    for process in started:
+        stop(process)
+
+
+def test_a_connection_idle_past_upstream_idle_is_not_used_again(door_of):
+    port = door_of("--upstream-idle", "0.3")
+    first = seen_by_upstream(port, ECHO)["connection"]
+    assert seen_by_upstream(port, ECHO)["connection"] == first
+    time.sleep(0.6)
+    assert seen_by_upstream(port, ECHO)["connection"] != first
+
+
+def test_a_kept_connection_the_web_server_closed_is_replaced_for_any_method(door_of):
+    port = door_of("--upstream-idle", "30")  # longer than gunicorn's own keep-alive (2 s here)
+    first = seen_by_upstream(port, ECHO)["connection"]
+    time.sleep(2.5)
+    after_get = seen_by_upstream(port, ECHO)
+    assert after_get["connection"] != first
+    time.sleep(2.5)
+    after_post = seen_by_upstream(port, POST)
+    assert after_post["method"] == "POST" and after_post["body_length"] == 5
+    assert after_post["connection"] != after_get["connection"]
+
+
+def test_with_upstream_idle_0_each_request_has_a_connection_of_its_own(door_of):
+    port = door_of("--upstream-idle", "0")
+    seen = [seen_by_upstream(port, ECHO) for _ in range(3)]
+    assert len({s["connection"] for s in seen}) == 3
+    assert {s["headers"]["CONNECTION"] for s in seen} == {"close"}

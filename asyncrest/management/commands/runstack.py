@@ -148,6 +148,9 @@ class Command(BaseCommand):
             "--bind", bind, "--workers", str(self.web_workers), "--threads", str(self.web_threads),
             "--worker-class", "gthread",
             "--graceful-timeout", "20", "--access-logfile", "-",
+            # The front door keeps its connections to gunicorn for the next request (1 s idle
+            # at most): gunicorn must keep them longer than that.
+            "--keep-alive", "5",
         ]
         # gunicorn >= 25.1 opens a control socket at one path per user and unlinks whatever
         # is there: keep each stack's in its own var/ so two stacks do not take over each other's.
