@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "QUEUED_GRACE": 10,
     # A drain of coalesced orders takes new batches for this long, then hands over to a fresh drain job.
     "DRAIN_SECONDS": 10,
+    # The pause of a drain after a batch that was not full (s): a steady trickle of orders
+    # then runs in batches of several, in one job, instead of one small job after another.
+    "DRAIN_LINGER": 0.02,
     # False: every order runs alone, even of a resource registered with `coalesce=N`.
     "COALESCE": True,
     # Seconds of backoff before retry n (doubled per attempt, capped at 5 minutes).

@@ -11,6 +11,7 @@ django-rq (`SimpleWorker`). `asyncrest` is `runstack` (its front door, then guni
 `asyncrest-gunicorn` is the same site served exactly as the peers are, by gunicorn alone.
 Every system gets a fresh database (SQLite in its own var/, or DATABASE_URL's PostgreSQL,
 counted by its own rows), the one Redis of the run (REDIS_URL, else an embedded one),
+emptied before each system (FLUSHDB: give the benchmark a Redis database of its own),
 gunicorn with the same processes and threads as `runstack`, and one worker process. The
 systems take turns, `--rounds` times; the table shows medians (and ranges). In each turn:
 
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import load  # noqa: E402
+import redis  # noqa: E402
 from load import Request  # noqa: E402
 from machine import describe, describe_services  # noqa: E402
 from stack import FOREIGN_ENV, Stack, descendants  # noqa: E402
@@ -335,6 +337,8 @@ def main() -> None:
         for round_ in range(1, args.rounds + 1):
             for name in names:
                 say(f"round {round_}, {name}: starting")
+                with redis.Redis.from_url(redis_url) as client:
+                    client.flushdb()  # each system starts with an empty Redis, as with a database of its own
                 system = Asyncrest(base_env) if name == "asyncrest" else Peer(name, base_env)
                 with system:
                     results[name].append(measure(system, args.orders, args.clients))

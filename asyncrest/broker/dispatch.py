@@ -66,7 +66,9 @@ def schedule_drain(resource_name: str, *, force: bool = False) -> bool:
     """Make sure a drain job of `resource_name` is queued: one round trip when one already is.
 
     The flag is set with the job and cleared by the drain as it starts, before its first
-    claim, so an order committed while the flag stands is claimed by that drain.
+    claim, so an order committed while the flag stands is claimed by that drain. It expires
+    after QUEUED_GRACE, so a lost drain job delays the next orders by that much at most (the
+    reconciler delivers orders that wait alone).
     """
     from rq import Retry
 
@@ -74,7 +76,9 @@ def schedule_drain(resource_name: str, *, force: bool = False) -> bool:
     queue = get_queue(queue_name)
     flag = drain_flag(resource_name, queue.name)
     try:
-        if not queue.connection.set(flag, b"1", nx=not force, ex=timeout):
+        # The flag lives QUEUED_GRACE: a drain job lost with the queue (emptied, say) holds back
+        # the drains of new orders that long at most; one still queued past it gets a twin, harmless.
+        if not queue.connection.set(flag, b"1", nx=not force, ex=max(1, int(conf.get("QUEUED_GRACE")))):
             return True  # a drain is already queued (a forced SET always succeeds)
         with queue.connection.pipeline() as pipe:
             queue.enqueue(DRAIN, resource_name, job_timeout=timeout, description=f"{resource_name} orders, coalesced",

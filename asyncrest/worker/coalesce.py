@@ -47,23 +47,61 @@ def drain(resource_name: str) -> int:
 
 
 def run_drain(resource_name: str) -> int:
+    """Claim and run batches until none waits (or DRAIN_SECONDS pass); return how many orders ran.
+
+    The drain holds its resource's flag while it runs, so that orders placed meanwhile queue
+    no drain job of their own, and releases it just before a last claim: an order that found
+    the flag set was committed before that release, so the last claim sees it. After a batch
+    that was not full it pauses DRAIN_LINGER, so that a steady trickle of orders runs in
+    batches of several, and in one job.
+    """
     resource = get_resource(resource_name)
     if resource is None or not resource.coalesce:
         logger.error("drain of %r: no resource of that name coalesces orders", resource_name)
         return 0
+    flag = Flag(resource)
+    flag.hold()
+    started, ran, pause = time.monotonic(), 0, conf.get("DRAIN_LINGER")
     try:
-        # Before the first claim: an order placed from here on queues a drain of its own.
-        get_connection(resource.queue).delete(drain_flag(resource.name, drained_queue(resource)))
-    except RedisError as exc:  # the flag expires, and the reconciler delivers what waits
-        logger.warning("drain of %s: flag not cleared (%s)", resource.name, exc)
-    started, ran = time.monotonic(), 0
-    while rows := lifecycle.claim_batch(resource.name, uuid.uuid4().hex, resource.coalesce):
-        run_batch(resource, rows)
-        ran += len(rows)
-        if time.monotonic() - started > conf.get("DRAIN_SECONDS"):
-            schedule_drain(resource.name, force=True)  # the rest in a fresh job: the queue's other jobs go first
-            break
-    return ran
+        while True:
+            rows = lifecycle.claim_batch(resource.name, uuid.uuid4().hex, resource.coalesce)
+            if not rows:
+                flag.clear()
+                rows = lifecycle.claim_batch(resource.name, uuid.uuid4().hex, resource.coalesce)
+                if not rows:
+                    return ran
+                flag.hold()
+            run_batch(resource, rows)
+            ran += len(rows)
+            if time.monotonic() - started > conf.get("DRAIN_SECONDS"):
+                schedule_drain(resource.name, force=True)  # the rest in a fresh job: the queue's other jobs go first
+                return ran
+            if len(rows) < resource.coalesce and pause:
+                time.sleep(pause)
+    except BaseException:
+        flag.clear()  # orders placed from now on queue a drain of their own; RQ runs this one again
+        raise
+
+
+class Flag:
+    """The resource's "a drain is queued" flag in Redis (broker.dispatch.schedule_drain)."""
+
+    def __init__(self, resource: Resource) -> None:
+        self.resource = resource
+        self.key = drain_flag(resource.name, drained_queue(resource))
+
+    def hold(self) -> None:
+        try:
+            get_connection(self.resource.queue).set(self.key, b"1", ex=max(1, int(conf.get("QUEUED_GRACE"))))
+        except RedisError as exc:  # orders placed meanwhile queue drains of their own
+            logger.warning("drain of %s: flag not set (%s)", self.resource.name, exc)
+
+    def clear(self) -> None:
+        try:
+            get_connection(self.resource.queue).delete(self.key)
+        except RedisError as exc:  # the flag expires, and the reconciler delivers what waits
+            logger.warning("drain of %s: flag not cleared (%s)", self.resource.name, exc)
+
 
 
 def drained_queue(resource: Resource) -> str:

@@ -200,3 +200,74 @@ def test_with_coalesce_off_every_order_runs_alone(api, settings):
     assert not Order.objects.filter(pk__in=ids, coalesced=True).exists()
     assert sorted(job.id for job in queue.jobs) == sorted(ids), "a job of its own each"
     queue.empty()
+
+
+def test_a_drain_lost_with_its_queue_holds_back_new_orders_for_queued_grace_at_most(api, settings):
+    """The queue emptied by hand while its drain's flag stands: the flag expires, the next order brings a drain."""
+    import time
+
+    settings.ASYNCREST = {**settings.ASYNCREST, "QUEUED_GRACE": 1}
+    queue = get_queue(settings.PRIVATE_QUEUE)
+    queue.empty()
+    place = lambda i: api.post("/async/tests-coalesced-private/order/", {"value": i}, format="json")["Location"]  # noqa: E731
+    urls = [place(0)]
+    assert queue.count == 1
+    queue.empty()  # the drain is lost; its flag stands
+    urls.append(place(1))
+    assert queue.count == 0, "a drain seems to be queued"
+    time.sleep(1.2)
+    urls.append(place(2))
+    assert queue.count == 1, "the flag expired: this order queued a drain"
+    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+    assert [api.get(url).json()["status"] for url in urls] == ["completed"] * 3
+
+
+def test_an_order_placed_while_a_drain_pauses_is_taken_by_that_drain(api, user, monkeypatch, settings):
+    """The drain holds the flag while it runs: the new order queues no job, and the next claim takes it."""
+    from asyncrest.worker import coalesce
+
+    queue = get_queue(settings.PRIVATE_QUEUE)
+    queue.empty()
+    place(user, "tests-coalesced-private", 2)
+    arrived = []
+
+    def an_order_arrives(seconds):
+        if not arrived:
+            arrived.append(api.post("/async/tests-coalesced-private/order/", {"value": 7}, format="json")["Location"])
+
+    monkeypatch.setattr(coalesce.time, "sleep", an_order_arrives)
+    assert run_drain("tests-coalesced-private") == 3
+    assert queue.count == 0, "the order placed during the pause queued no drain"
+    assert api.get(arrived[0]).json()["status"] == "completed"
+
+
+def test_with_no_linger_a_drain_never_pauses_and_ends_after_two_empty_claims(user, settings, monkeypatch):
+    from asyncrest.worker import coalesce
+
+    settings.ASYNCREST = {**settings.ASYNCREST, "DRAIN_LINGER": 0}
+    monkeypatch.setattr(coalesce.time, "sleep", lambda seconds: pytest.fail("no pause"))
+    place(user, "tests-coalesced-private", 2)
+    with CaptureQueriesContext(connection) as queries:
+        assert run_drain("tests-coalesced-private") == 2
+    # One claim with rows; one without; the last one, after the flag is released.
+    assert len([q for q in queries if q["sql"].startswith("SELECT")]) == 3
+
+
+def test_an_order_that_found_the_flag_of_a_running_drain_is_claimed_by_its_last_claim(api, user, monkeypatch, settings):
+    """The race the release protects: the order commits while the drain holds the flag, just before it lets go."""
+    queue = get_queue(settings.PRIVATE_QUEUE)
+    queue.empty()
+    place(user, "tests-coalesced-private", 1)
+    claim, claims, late = lifecycle.claim_batch, [], []
+
+    def claim_then_an_order_arrives(*args):
+        claims.append(1)
+        found = claim(*args)
+        if len(claims) == 2:  # the drain found none, and still holds the flag: an order comes now
+            late.append(api.post("/async/tests-coalesced-private/order/", {"value": 9}, format="json")["Location"])
+        return found
+
+    monkeypatch.setattr(lifecycle, "claim_batch", claim_then_an_order_arrives)
+    assert run_drain("tests-coalesced-private") == 2
+    assert queue.count == 0, "it found the flag set and queued no drain"
+    assert api.get(late[0]).json()["status"] == "completed"

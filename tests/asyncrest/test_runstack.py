@@ -309,6 +309,10 @@ def test_gunicorn_processes_follow_web_concurrency_else_the_cores(monkeypatch, t
     web = command.get_web_command(f"unix:{tmp_path}/web.sock")
     assert web[web.index("--workers") + 1] == "3" and web[web.index("--threads") + 1] == "6"
     assert web[web.index("--worker-class") + 1] == "gthread"
+    assert "--access-logfile" not in web, "no line per request unless --access-log"
+    command.access_log = True
+    web = command.get_web_command(f"unix:{tmp_path}/web.sock")
+    assert web[web.index("--access-logfile") + 1] == "-"
 
 
 @pytest.mark.parametrize("option", ["--web-workers", "--web-threads"])
