@@ -45,9 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--header-timeout", type=float, default=10.0,
                             help="Seconds a client has to send a request's line and headers (default: 10).")
         parser.add_argument("--no-migrate", action="store_false", dest="migrate", help="Do not run migrate first.")
-        parser.add_argument("--access-log", action="store_true",
-                            help="Print gunicorn's line for every request (off: each order's own lines say what "
-                                 "happened to it, and an access line costs a POST some 0.2 ms).")
+        parser.add_argument("--access-log", action="store_true", help="Print gunicorn's line for every request.")
 
     def handle(self, *args, host: str, port: int, workers: int, migrate: bool, **options) -> None:
         if workers < 0:
@@ -151,11 +149,8 @@ class Command(BaseCommand):
         command = [
             sys.executable, "-m", "gunicorn", "asyncrest.frontdoor.wsgi:application",
             "--bind", bind, "--workers", str(self.web_workers), "--threads", str(self.web_threads),
-            "--worker-class", "gthread",
-            "--graceful-timeout", "20", *(["--access-logfile", "-"] if self.access_log else []),
-            # The front door keeps its connections to gunicorn for the next request (1 s idle
-            # at most): gunicorn must keep them longer than that.
-            "--keep-alive", "5",
+            "--worker-class", "gthread", "--graceful-timeout", "20", *(["--access-logfile", "-"] * self.access_log),
+            "--keep-alive", "5",  # longer than the front door keeps an idle connection to it (1 s)
         ]
         # gunicorn >= 25.1 opens a control socket at one path per user and unlinks whatever
         # is there: keep each stack's in its own var/ so two stacks do not take over each other's.
@@ -173,10 +168,7 @@ class Command(BaseCommand):
         ]
 
     def get_worker_command(self) -> list[str]:
-        return [
-            sys.executable, "-m", "django", "rqworker", conf.get("QUEUE"),
-            "--worker-class", conf.get("WORKER_CLASS"),
-        ]
+        return [sys.executable, "-m", "django", "rqworker", conf.get("QUEUE"), "--worker-class", conf.get("WORKER_CLASS")]
 
     def get_reconciler_command(self) -> list[str]:
         return [sys.executable, "-m", "django", "reconcile", "--loop"]
