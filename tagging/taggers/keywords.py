@@ -53,6 +53,12 @@ VERSION_RE = re.compile(r"v?\d+(?:\.(?:\d+|x))+")
 # Everything but letters, digits, + and #: what canonical_name() ignores in a last resort.
 SQUASH_RE = re.compile(r"[^\w+#]|_")
 
+# A conventional-commit or changelog prefix: "fix:", "feat(flask):", "chore(deps)!:", "brew:".
+COMMIT_RE = re.compile(r"^\s*[\w.-]+(?:\([\w./@-]+\))?!?:\s")
+# A version ("5.2.3", "v3", "python3.12"), a path or scoped package ("ios/Podfile",
+# "@angular/cli"), snake_case, a flag, a file name or a call.
+CODE_RE = re.compile(r"\b\d+\.\d+|\bv\d+\b|\w/\w|@\w|\w_\w|(?:^|\s)--?\w|\w\.(?:py|js|ts|json|ya?ml|toml|lock)\b|\w\(\)|`")
+
 #: How many words either side of a guarded name are searched for evidence and blockers.
 WINDOW = 5
 
@@ -245,16 +251,36 @@ def canonical_name(value: str) -> str | None:
     return gazetteer.names.get(name_key(value)) or gazetteer.squashed.get(squash(value))
 
 
+def blocked(rule: Rule, lowered: list[str], start: int, end: int) -> bool:
+    """Tell whether a word around a guarded match shows it is the ordinary word."""
+    if start and lowered[start - 1] in rule.before:
+        return True
+    if end < len(lowered) and lowered[end] in rule.after:
+        return True
+    return not rule.near.isdisjoint({*lowered[max(0, start - WINDOW):start], *lowered[end:end + WINDOW]})
+
+
+def technical(sentence: str, lowered: list[str], plain_matches: int) -> bool:
+    """Tell whether a sentence is plainly about software, whatever its casing.
+
+    A commit-style prefix ("fix:", "feat(flask):"), a version number, a code-like token
+    (a path, a scoped package, snake_case, a flag), or technical words together with a
+    technology named in full.
+    """
+    if plain_matches >= 2:
+        return True
+    tech_words = len(TECH_WORDS.intersection(lowered))
+    if tech_words >= 2 or (plain_matches and tech_words):
+        return True
+    return bool(COMMIT_RE.match(sentence) or CODE_RE.search(sentence))
+
+
 def has_evidence(rule: Rule, lowered: list[str], start: int, end: int, anchors: list[int]) -> bool:
     """Tell whether the words around a guarded match show it names the technology."""
-    if start and lowered[start - 1] in rule.before:
-        return False
-    if end < len(lowered) and lowered[end] in rule.after:
+    if blocked(rule, lowered, start, end):
         return False
     low, high = max(0, start - WINDOW), end + WINDOW
     around = {*lowered[low:start], *lowered[end:high]}
-    if not around.isdisjoint(rule.near):
-        return False
     if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
         return True
     if not around.isdisjoint(rule.cues):
@@ -272,6 +298,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
         words = words_of(sentence)
         lowered = [word.lower() for word in words]
         matches: list[tuple[int, int, Alias]] = []
+        lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         position, count = 0, len(words)
         while position < count:
             for alias in by_first_word.get(lowered[position], ()):
@@ -280,13 +307,24 @@ def find_technologies(text: str) -> tuple[str, ...]:
                     continue
                 spelling = tuple(words[position:end])
                 if alias.spellings is not None and spelling not in alias.spellings:
-                    continue
+                    if spelling != tuple(lowered[position:end]):
+                        continue
+                    lower_case.add(len(matches))
                 matches.append((position, end, alias))
                 position = end
                 break
             else:
                 position += 1
         accepted = [alias.rule is None for _, _, alias in matches]
+        # A guarded name in lower case is the technology in a sentence plainly about
+        # software, unless a blocker says otherwise ("feat(flask): add sentry"); in
+        # its exact spelling it needs evidence nearby, as below.
+        if lower_case:
+            unblocked = {index for index in lower_case
+                         if not blocked(matches[index][2].rule, lowered, matches[index][0], matches[index][1])}
+            technical_sentence = bool(unblocked) and technical(sentence, lowered, sum(accepted))
+            for index in lower_case:  # outside such a sentence, only the exact spelling counts
+                accepted[index] = True if technical_sentence and index in unblocked else None
         # Another technology nearby vouches for a guarded name, and so does a guarded one
         # accepted on its own evidence ("Kafka consumer in Go"); two with none ("Ruby and
         # Julia") stay people. Nearby, not anywhere in the sentence: "Had a Java at the
@@ -296,7 +334,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
             changed = False
             anchors = [start for (start, _, _), ok in zip(matches, accepted) if ok]
             for index, (start, end, alias) in enumerate(matches):
-                if not accepted[index] and has_evidence(alias.rule, lowered, start, end, anchors):
+                if accepted[index] is False and has_evidence(alias.rule, lowered, start, end, anchors):
                     accepted[index] = changed = True
         for (_, _, alias), ok in zip(matches, accepted):
             if ok:

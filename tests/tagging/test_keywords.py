@@ -276,3 +276,36 @@ def test_accuracy_on_labelled_entries():
     assert precision >= 0.90
     assert f1 >= 0.90
 
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("feat(flask): add sentry", ("Flask", "Sentry")),
+        ("Worker stops consuming tasks after redis reconnection on celery 5.2.3", ("Redis", "Celery")),
+        ("migrated the flask app and its tests to fastapi", ("Flask", "FastAPI")),
+        ("jenkins: don't fail build if Docker build fails", ("Jenkins", "Docker")),
+        ("bump kafka client to v3", ("Apache Kafka",)),
+    ],
+)
+def test_guarded_names_in_lower_case_are_tags_in_plainly_technical_sentences(text, expected):
+    assert tags(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "there was rust on the bike chain again",
+        "thanks for the swift reply",
+        "we go home at five",
+        "spring cleaning in the garden",
+        "made celery soup for lunch",
+        "reading kafka on the train",
+    ],
+)
+def test_guarded_names_in_lower_case_stay_words_elsewhere(text):
+    assert tags(text) == ()
+
+
+def test_a_capitalised_name_still_needs_evidence_nearby_in_a_technical_sentence():
+    assert tags("Julia and I paired on the Django migration.") == ("Django",)

@@ -6,9 +6,10 @@ commit lines, changelogs, Q&A and posts, a third of them German, 90 of them hard
 into `dev` and `heldout` is fixed in the file; no rule is tuned on `heldout`.
 
 The labels use the gazetteer's canonical names where it knows the technology (`NGINX` is
-labelled `Nginx`), so that a spelling is never counted as a miss. The floors below sit a
-little under the tagger's figures when the set was added (held-out F1 0.776, precision
-0.932, recall 0.665; 7 of 90 hard negatives tagged): they catch a
+labelled `Nginx`), so that a spelling is never counted as a miss. When the set was added
+the tagger scored held-out F1 0.776 (precision 0.932, recall 0.665); with guarded names in
+lower case tagged in plainly technical sentences, 0.808 (0.923, 0.718); 7 of 90 hard
+negatives tagged both times. The floors below sit a little under that: they catch a
 regression. The targets of the work on the tagger are higher (held-out F1 0.92 with
 precision 0.95, at most 1 hard negative in 30 tagged).
 """
@@ -67,5 +68,5 @@ def test_keyword_tagger_on_real_text(rows):
     print(f"hard negatives tagged: {len(tagged)} of {len(negatives)}")
 
     precision, recall, f1 = figures["held-out"]
-    assert f1 >= 0.75 and precision >= 0.90
+    assert f1 >= 0.78 and precision >= 0.90
     assert len(tagged) <= 9
