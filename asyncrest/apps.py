@@ -36,10 +36,10 @@ def connect_token_cache() -> None:
         from rest_framework.authtoken.models import Token
 
         for signal in (post_save, post_delete):
-            signal.connect(forget_token, sender=Token, dispatch_uid=f"asyncrest.auth.token.{id(signal)}")
+            signal.connect(forget_token, sender=Token, dispatch_uid="asyncrest.auth.token")
     if apps.is_installed("django.contrib.auth"):
         for signal in (post_save, post_delete):
-            signal.connect(forget_user, sender=get_user_model(), dispatch_uid=f"asyncrest.auth.user.{id(signal)}")
+            signal.connect(forget_user, sender=get_user_model(), dispatch_uid="asyncrest.auth.user")
 
 
 def discover_jobs() -> None:

@@ -31,12 +31,12 @@ import secrets
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime
+from statistics import median
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,10 +53,10 @@ ENTRIES = ["wrote a program using Python Django", "tuned PostgreSQL and Redis fo
            "deployed the React frontend with Docker on Kubernetes", "benchmarked Rust against Go"]
 CELERY = [sys.executable, "-m", "celery", "-A", "peersite.celery_app", "worker", "-c", "1", "-l", "warning",
           "--without-heartbeat", "--without-gossip", "--without-mingle"]
+ASYNCREST_WORKER = [sys.executable, "-m", "django", "rqworker", "default", "--worker-class", "asyncrest.worker.Worker"]
 WORKERS = {
-    "asyncrest": [sys.executable, "-m", "django", "rqworker", "default", "--worker-class", "asyncrest.worker.Worker"],
-    "asyncrest-gunicorn": [sys.executable, "-m", "django", "rqworker", "default", "--worker-class",
-                           "asyncrest.worker.Worker"],
+    "asyncrest": ASYNCREST_WORKER,
+    "asyncrest-gunicorn": ASYNCREST_WORKER,
     "celery-prefork": [*CELERY, "-P", "prefork"],
     "celery-solo": [*CELERY, "-P", "solo"],
     "django-rq": [sys.executable, "-m", "django", "rqworker", "peer", "--worker-class", "rq.worker.SimpleWorker"],
@@ -298,8 +298,9 @@ def measure(system, orders: int, clients: int) -> dict:
     return result
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+def of(runs: list[dict], key: str) -> list:
+    """The figure `key` of each round."""
+    return [run[key] for run in runs]
 
 
 def spread(values: list[float], digits: int = 0) -> str:
@@ -361,24 +362,20 @@ def report(results: dict[str, list[dict]], args) -> None:
           "POST p50 / p99 | SQL statements per order (worker) | Redis round trips per order (worker) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, runs in results.items():
-        def values(key):
-            return [run[key] for run in runs]
         p50 = median([run["burst"].percentile_ms(50) for run in runs])
         p99 = median([run["burst"].percentile_ms(99) for run in runs])
-        print(f"| {name} | {spread(values('e2e'))} | {spread(values('alone'))} | {median(values('worker_ms')):.2f} ms | "
-              f"{median(values('web_ms')):.2f} ms | {p50:.1f} / {p99:.1f} ms | "
-              f"{median(values('sql')):.2f} ({median(values('worker_sql')):.2f}) | "
-              f"{median(values('trips')):.2f} ({median(values('worker_trips')):.2f}) |")
+        print(f"| {name} | {spread(of(runs, 'e2e'))} | {spread(of(runs, 'alone'))} | "
+              f"{median(of(runs, 'worker_ms')):.2f} ms | {median(of(runs, 'web_ms')):.2f} ms | {p50:.1f} / {p99:.1f} ms | "
+              f"{median(of(runs, 'sql')):.2f} ({median(of(runs, 'worker_sql')):.2f}) | "
+              f"{median(of(runs, 'trips')):.2f} ({median(of(runs, 'worker_trips')):.2f}) |")
     peers = {name: runs for name, runs in results.items() if not name.startswith("asyncrest")}
+    e2e = {peer: median(of(runs, "e2e")) for peer, runs in peers.items()}
+    alone = {peer: median(of(runs, "alone")) for peer, runs in peers.items()}
     for name in [name for name in results if name.startswith("asyncrest")] if peers else []:
-        ours = results[name]
-        e2e = {peer: median([run["e2e"] for run in runs]) for peer, runs in peers.items()}
-        alone = {peer: median([run["alone"] for run in runs]) for peer, runs in peers.items()}
         fastest, fastest_alone = max(e2e, key=e2e.get), max(alone, key=alone.get)
         print(f"{name} / fastest peer (medians): end to end "
-              f"{median([run['e2e'] for run in ours]) / e2e[fastest]:.2f}x ({fastest}), worker alone "
-              f"{median([run['alone'] for run in ours]) / alone[fastest_alone]:.2f}x ({fastest_alone})")
-
+              f"{median(of(results[name], 'e2e')) / e2e[fastest]:.2f}x ({fastest}), worker alone "
+              f"{median(of(results[name], 'alone')) / alone[fastest_alone]:.2f}x ({fastest_alone})")
 
 if __name__ == "__main__":
     main()

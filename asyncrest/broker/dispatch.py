@@ -28,7 +28,27 @@ DRAIN_RETRIES = 3
 
 
 def drain_flag(resource_name: str, queue_name: str) -> str:
+    """The Redis key of `DrainFlag`."""
     return DRAIN_FLAG.format(queue=queue_name, resource=resource_name)
+
+
+class DrainFlag:
+    """The flag of a resource on a queue, in Redis, that says a drain of it is queued or running.
+
+    It lives QUEUED_GRACE: a drain job lost with its queue (emptied, say) holds back the
+    drains of new orders that long at most; one still queued past it gets a twin, harmless.
+    """
+
+    def __init__(self, resource_name: str, queue_name: str) -> None:
+        self.key = drain_flag(resource_name, queue_name)
+        self.connection = get_connection(queue_name)
+
+    def set(self, *, only_if_unset: bool = False) -> bool:
+        """Set the flag (if no one has, with `only_if_unset`); whether it was set. Raises RedisError."""
+        return bool(self.connection.set(self.key, b"1", nx=only_if_unset, ex=max(1, int(conf.get("QUEUED_GRACE")))))
+
+    def clear(self) -> None:
+        self.connection.delete(self.key)
 
 
 def _options(resource_name: str) -> tuple[str | None, int]:
@@ -65,20 +85,16 @@ def enqueue_order(order, *, force: bool = False) -> bool:
 def schedule_drain(resource_name: str, *, force: bool = False) -> bool:
     """Make sure a drain job of `resource_name` is queued: one round trip when one already is.
 
-    The flag is set with the job and cleared by the drain as it starts, before its first
-    claim, so an order committed while the flag stands is claimed by that drain. It expires
-    after QUEUED_GRACE, so a lost drain job delays the next orders by that much at most (the
-    reconciler delivers orders that wait alone).
+    The flag is set with the job and held by the drain while it runs; the drain lets go
+    just before its last claim, so an order committed while the flag stands is claimed by
+    that drain (see `DrainFlag` for how long a flag of a lost drain holds on).
     """
     from rq import Retry
 
     queue_name, timeout = _options(resource_name)
     queue = get_queue(queue_name)
-    flag = drain_flag(resource_name, queue.name)
     try:
-        # The flag lives QUEUED_GRACE: a drain job lost with the queue (emptied, say) holds back
-        # the drains of new orders that long at most; one still queued past it gets a twin, harmless.
-        if not queue.connection.set(flag, b"1", nx=not force, ex=max(1, int(conf.get("QUEUED_GRACE")))):
+        if not DrainFlag(resource_name, queue.name).set(only_if_unset=not force):
             return True  # a drain is already queued (a forced SET always succeeds)
         with queue.connection.pipeline() as pipe:
             queue.enqueue(DRAIN, resource_name, job_timeout=timeout, description=f"{resource_name} orders, coalesced",

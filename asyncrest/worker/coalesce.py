@@ -4,7 +4,8 @@ Orders of a resource registered with `coalesce=N` have no RQ job of their own. P
 one makes sure a drain job of the resource is queued (`broker.dispatch.schedule_drain`);
 the drain claims up to N waiting orders under one lease, runs them (all at once through
 the resource's `many`, else one by one through its job), and finishes them with one
-statement, then takes the next batch, until none waits or DRAIN_SECONDS have passed.
+statement, then takes the next batch, until none waits or DRAIN_SECONDS have passed
+(see `run_drain` for how it holds the resource's flag meanwhile).
 
 Each order keeps its own outcome: one that fails is failed alone, and when `many`
 raises, the batch is run again order by order, so that the failure lands on the order
@@ -21,8 +22,8 @@ from django.db import close_old_connections
 from redis.exceptions import RedisError
 
 from .. import conf, lifecycle
-from ..broker.dispatch import drain_flag, schedule_drain
-from ..broker.queues import get_connection, get_queue
+from ..broker.dispatch import DrainFlag, schedule_drain
+from ..broker.queues import get_queue
 from ..models import Order
 from ..registry import Resource, get_resource
 from .context import RunningOrder
@@ -84,24 +85,23 @@ def run_drain(resource_name: str) -> int:
 
 
 class Flag:
-    """The resource's "a drain is queued" flag in Redis (broker.dispatch.schedule_drain)."""
+    """The drain's hold on its resource's `DrainFlag`: a Redis fault is logged, never raised."""
 
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
-        self.key = drain_flag(resource.name, drained_queue(resource))
+        self.flag = DrainFlag(resource.name, drained_queue(resource))
 
     def hold(self) -> None:
         try:
-            get_connection(self.resource.queue).set(self.key, b"1", ex=max(1, int(conf.get("QUEUED_GRACE"))))
+            self.flag.set()
         except RedisError as exc:  # orders placed meanwhile queue drains of their own
             logger.warning("drain of %s: flag not set (%s)", self.resource.name, exc)
 
     def clear(self) -> None:
         try:
-            get_connection(self.resource.queue).delete(self.key)
+            self.flag.clear()
         except RedisError as exc:  # the flag expires, and the reconciler delivers what waits
             logger.warning("drain of %s: flag not cleared (%s)", self.resource.name, exc)
-
 
 
 def drained_queue(resource: Resource) -> str:

@@ -16,8 +16,9 @@ Columns of the CSV:
 - ``category``: a coarse kind (language, web, database, cloud, ...), for readers.
 - ``aliases``: ``|``-separated names that always mean this technology, any case.
 - ``guarded``: ``|``-separated names that are also ordinary words ("Go", "Swift",
-  "Kafka"). They match only in exactly this spelling and only with technical evidence
-  around them, so "a swift reply" and "Spring cleaning" are not tags.
+  "Kafka"). They match in exactly this spelling with technical evidence around them, or
+  in lower case in a sentence plainly about software (`technical()`), and never next to
+  a blocker, so "a swift reply" and "Spring cleaning" are not tags.
 - ``evidence``: empty to accept generic technical words ("service", "API", "Skript") as
   evidence, or ``cues`` to accept only the row's own cues and other technologies.
 - ``cues``: words that, near a guarded name, show it is the technology ("goroutine").
@@ -251,13 +252,18 @@ def canonical_name(value: str) -> str | None:
     return gazetteer.names.get(name_key(value)) or gazetteer.squashed.get(squash(value))
 
 
-def blocked(rule: Rule, lowered: list[str], start: int, end: int) -> bool:
-    """Tell whether a word around a guarded match shows it is the ordinary word."""
+def around(lowered: list[str], start: int, end: int) -> set[str]:
+    """The words within `WINDOW` either side of a match."""
+    return {*lowered[max(0, start - WINDOW):start], *lowered[end:end + WINDOW]}
+
+
+def blocked(rule: Rule, lowered: list[str], start: int, end: int, near: set[str]) -> bool:
+    """Tell whether a word around a guarded match (`near`: `around()` it) shows it is the ordinary word."""
     if start and lowered[start - 1] in rule.before:
         return True
     if end < len(lowered) and lowered[end] in rule.after:
         return True
-    return not rule.near.isdisjoint({*lowered[max(0, start - WINDOW):start], *lowered[end:end + WINDOW]})
+    return not rule.near.isdisjoint(near)
 
 
 def technical(sentence: str, lowered: list[str], plain_matches: int) -> bool:
@@ -277,17 +283,16 @@ def technical(sentence: str, lowered: list[str], plain_matches: int) -> bool:
 
 def has_evidence(rule: Rule, lowered: list[str], start: int, end: int, anchors: list[int]) -> bool:
     """Tell whether the words around a guarded match show it names the technology."""
-    if blocked(rule, lowered, start, end):
+    near = around(lowered, start, end)
+    if blocked(rule, lowered, start, end, near):
         return False
-    low, high = max(0, start - WINDOW), end + WINDOW
-    around = {*lowered[low:start], *lowered[end:high]}
     if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
         return True
-    if not around.isdisjoint(rule.cues):
+    if not near.isdisjoint(rule.cues):
         return True
-    if not rule.strict and not around.isdisjoint(TECH_WORDS):
+    if not rule.strict and not near.isdisjoint(TECH_WORDS):
         return True
-    return any(low <= anchor < high for anchor in anchors)
+    return any(start - WINDOW <= anchor < end + WINDOW for anchor in anchors)
 
 
 def find_technologies(text: str) -> tuple[str, ...]:
@@ -320,8 +325,9 @@ def find_technologies(text: str) -> tuple[str, ...]:
         # software, unless a blocker says otherwise ("feat(flask): add sentry"); in
         # its exact spelling it needs evidence nearby, as below.
         if lower_case:
-            unblocked = {index for index in lower_case
-                         if not blocked(matches[index][2].rule, lowered, matches[index][0], matches[index][1])}
+            unblocked = {index for index in lower_case if not blocked(
+                matches[index][2].rule, lowered, matches[index][0], matches[index][1],
+                around(lowered, matches[index][0], matches[index][1]))}
             technical_sentence = bool(unblocked) and technical(sentence, lowered, sum(accepted))
             for index in lower_case:  # outside such a sentence, only the exact spelling counts
                 accepted[index] = True if technical_sentence and index in unblocked else None

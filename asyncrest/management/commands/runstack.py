@@ -149,7 +149,7 @@ class Command(BaseCommand):
         command = [
             sys.executable, "-m", "gunicorn", "asyncrest.frontdoor.wsgi:application",
             "--bind", bind, "--workers", str(self.web_workers), "--threads", str(self.web_threads),
-            "--worker-class", "gthread", "--graceful-timeout", "20", *(["--access-logfile", "-"] * self.access_log),
+            "--worker-class", "gthread", "--graceful-timeout", "20", *(["--access-logfile", "-"] if self.access_log else []),
             "--keep-alive", "5",  # longer than the front door keeps an idle connection to it (1 s)
         ]
         # gunicorn >= 25.1 opens a control socket at one path per user and unlinks whatever
