@@ -60,13 +60,17 @@ COMMIT_RE = re.compile(r"^\s*[\w.-]+(?:\([\w./@-]+\))?!?:\s")
 # "@angular/cli"), snake_case, a flag, a file name or a call.
 CODE_RE = re.compile(r"\b\d+\.\d+|\bv\d+\b|\w/\w|@\w|\w_\w|(?:^|\s)--?\w|\w\.(?:py|js|ts|json|ya?ml|toml|lock)\b|\w\(\)|`")
 
+# A name glued to a version: "vite4", "vuejs3", "python3.12", ".net8", "go1.22", "vue3.x".
+GLUED_RE = re.compile(r"(\.?[a-z][\w.+#]*?[a-z+#])v?\d+(?:\.(?:\d+|x))*")
+
 #: How many words either side of a guarded name are searched for evidence and blockers.
 WINDOW = 5
 
 #: Words that show a text is about software, in English and German.
 TECH_WORDS = frozenset(
     """
-    api apis app apps application applications async backend backends benchmark benchmarks
+    api apis app apps application applications async backend backends benchmark benchmarked
+    benchmarking benchmarks
     binary binaries bindings branch bug bugs build builds building built bump bumped cache
     caching callback callbacks ci cli client clients cluster clusters code codebase commit
     commits compile compiled compiler compiling component components concurrency config
@@ -93,6 +97,28 @@ TECH_WORDS = frozenset(
     """.split()
 )
 
+#: Words that vouch for a long-list name that is also a word ("requests", "click", "rich"),
+#: by the ecosystem it comes from: its language, its package manager, "package", "import".
+ECOSYSTEM_CUES: Mapping[str, str] = {
+    "pypi": "python python3 pip pipx pypi poetry conda import package packages library lib module "
+    "paket bibliothek django flask",
+    "npm": "npm npx yarn pnpm node nodejs js javascript typescript import require package packages "
+    "library lib module paket bibliothek",
+    "rubygems": "ruby gem gems gemfile bundler bundle rails",
+    "crates": "rust cargo crate crates",
+    "go": "go golang module modules",
+    "packagist": "php composer laravel symfony package",
+    "cran": "r cran rstudio tidyverse",
+    "maven": "java maven gradle jvm kotlin scala jar",
+    "hackage": "haskell cabal hackage ghc",
+    "tool": "install installed installing apt brew command cli terminal shell config dotfiles "
+    "installiert befehl",
+    "language": "language languages programming code written compiler interpreter sprache "
+    "programmiersprache geschrieben",
+    "aws": "aws amazon",
+    "google": "google gcp",
+}
+
 #: Shared blocker sets, referenced from the CSV as ``@name``.
 WORD_SETS: Mapping[str, str] = {
     # A name used for a person ("Ruby said", "asked Julia") rather than a technology.
@@ -115,6 +141,11 @@ class Rule:
     near: frozenset[str]
     before: frozenset[str]
     after: frozenset[str]
+
+    #: How many words either side are searched for cues and blockers.
+    reach: int = WINDOW
+    #: Whether another technology nearby vouches for the name.
+    anchored: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +220,24 @@ def parse_rule(row: Mapping[str, str | None]) -> Rule:
     return Rule(evidence == "cues", cues, frozenset(near), frozenset(before), frozenset(after))
 
 
-def build_gazetteer(rows: Iterable[Mapping[str, str | None]]) -> Gazetteer:
-    """Index CSV rows; raise `ValueError` if a name means two technologies or a row is malformed."""
+def package_rule(ecosystem: str) -> Rule:
+    """The rule of a long-list name that is also a word: only its ecosystem's cues vouch for it."""
+    try:
+        cues = ECOSYSTEM_CUES[ecosystem]
+    except KeyError:
+        raise ValueError(f"unknown ecosystem {ecosystem!r}") from None
+    return Rule(True, frozenset(cues.split()), frozenset(), frozenset(), frozenset(), reach=2, anchored=False)
+
+
+def build_gazetteer(
+    rows: Iterable[Mapping[str, str | None]], packages: Iterable[Mapping[str, str | None]] = ()
+) -> Gazetteer:
+    """Index the curated CSV rows, then the long list's `packages` where they name nothing yet.
+
+    Raise `ValueError` if a curated name means two technologies or a row is malformed. A
+    long-list name another row has claimed is skipped, and so is a name that is a generic
+    technical word ("build", "cache").
+    """
     aliases: dict[tuple[str, ...], Alias] = {}
     names: dict[str, str] = {}
     squashed: dict[str, str] = {}
@@ -224,6 +271,27 @@ def build_gazetteer(rows: Iterable[Mapping[str, str | None]]) -> Gazetteer:
             else:
                 aliases[words] = Alias(words, canonical)
 
+    for row in packages:
+        canonical = (row.get("name") or "").strip()
+        candidates = [canonical, *split_field(row.get("aliases"))]
+        if not canonical or canonical in categories or any(
+            name_key(name) in names or squash(name) in squashed for name in candidates[:1]
+        ):
+            continue
+        common = (row.get("common") or "0").strip() == "1"
+        rule = package_rule((row.get("ecosystem") or "").strip()) if common else None
+        claimed = False
+        for name in candidates:
+            words = tuple(name_key(name).split())
+            key = " ".join(words)
+            if not words or key in names or squash(name) in squashed or key in TECH_WORDS:
+                continue
+            names[key], squashed[squash(name)] = canonical, canonical
+            aliases[words] = Alias(words, canonical, rule=rule)
+            claimed = True
+        if claimed:
+            categories[canonical] = (row.get("ecosystem") or "").strip()
+
     by_first_word: dict[str, list[Alias]] = {}
     for alias in aliases.values():
         by_first_word.setdefault(alias.words[0], []).append(alias)
@@ -240,10 +308,11 @@ def build_gazetteer(rows: Iterable[Mapping[str, str | None]]) -> Gazetteer:
 
 @functools.cache
 def get_gazetteer() -> Gazetteer:
-    """Return the gazetteer from ``data/technologies.csv``, loading it on first use."""
-    path = resources.files(__package__).joinpath("data", "technologies.csv")
-    with path.open(encoding="utf-8", newline="") as handle:
-        return build_gazetteer(csv.DictReader(handle))
+    """Return the gazetteer from ``data/technologies.csv`` and ``data/packages.csv``, loading it on first use."""
+    data = resources.files(__package__).joinpath("data")
+    with data.joinpath("technologies.csv").open(encoding="utf-8", newline="") as curated, \
+            data.joinpath("packages.csv").open(encoding="utf-8", newline="") as packages:
+        return build_gazetteer(csv.DictReader(curated), csv.DictReader(packages))
 
 
 def canonical_name(value: str) -> str | None:
@@ -252,9 +321,9 @@ def canonical_name(value: str) -> str | None:
     return gazetteer.names.get(name_key(value)) or gazetteer.squashed.get(squash(value))
 
 
-def around(lowered: list[str], start: int, end: int) -> set[str]:
-    """The words within `WINDOW` either side of a match."""
-    return {*lowered[max(0, start - WINDOW):start], *lowered[end:end + WINDOW]}
+def around(lowered: list[str], start: int, end: int, reach: int = WINDOW) -> set[str]:
+    """The words within `reach` either side of a match."""
+    return {*lowered[max(0, start - reach):start], *lowered[end:end + reach]}
 
 
 def blocked(rule: Rule, lowered: list[str], start: int, end: int, near: set[str]) -> bool:
@@ -281,18 +350,23 @@ def technical(sentence: str, lowered: list[str], plain_matches: int) -> bool:
     return bool(COMMIT_RE.match(sentence) or CODE_RE.search(sentence))
 
 
-def has_evidence(rule: Rule, lowered: list[str], start: int, end: int, anchors: list[int]) -> bool:
-    """Tell whether the words around a guarded match show it names the technology."""
-    near = around(lowered, start, end)
+def has_evidence(
+    rule: Rule, lowered: list[str], start: int, end: int, anchors: list[int], strict: bool = False
+) -> bool:
+    """Tell whether the words around a guarded match show it names the technology.
+
+    `strict` (a guarded name in lower case) leaves out generic technical words.
+    """
+    near = around(lowered, start, end, rule.reach)
     if blocked(rule, lowered, start, end, near):
         return False
     if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
         return True
     if not near.isdisjoint(rule.cues):
         return True
-    if not rule.strict and not near.isdisjoint(TECH_WORDS):
+    if not (rule.strict or strict) and not near.isdisjoint(TECH_WORDS):
         return True
-    return any(start - WINDOW <= anchor < end + WINDOW for anchor in anchors)
+    return rule.anchored and any(start - WINDOW <= anchor < end + WINDOW for anchor in anchors)
 
 
 def find_technologies(text: str) -> tuple[str, ...]:
@@ -304,9 +378,22 @@ def find_technologies(text: str) -> tuple[str, ...]:
         lowered = [word.lower() for word in words]
         matches: list[tuple[int, int, Alias]] = []
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
+        glued_at: set[int] = set()  # names glued to a version ("vite4")
         position, count = 0, len(words)
         while position < count:
-            for alias in by_first_word.get(lowered[position], ()):
+            candidates = by_first_word.get(lowered[position])
+            if candidates is None:
+                # A name glued to its version ("vite4", "python3.12", ".NET8") is the
+                # technology, whatever the name alone would need.
+                glued = GLUED_RE.fullmatch(lowered[position])
+                for alias in by_first_word.get(glued.group(1), ()) if glued else ():
+                    if len(alias.words) == 1:
+                        matches.append((position, position + 1, alias))
+                        glued_at.add(len(matches) - 1)
+                        break
+                position += 1
+                continue
+            for alias in candidates:
                 end = position + len(alias.words)
                 if end - position > 1 and tuple(lowered[position:end]) != alias.words:
                     continue
@@ -320,7 +407,11 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 break
             else:
                 position += 1
-        accepted = [alias.rule is None for _, _, alias in matches]
+        accepted: list[bool | None] = [alias.rule is None for _, _, alias in matches]
+        for index in glued_at:
+            start, end, alias = matches[index]
+            accepted[index] = alias.rule is None or not blocked(
+                alias.rule, lowered, start, end, around(lowered, start, end, alias.rule.reach))
         # A guarded name in lower case is the technology in a sentence plainly about
         # software, unless a blocker says otherwise ("feat(flask): add sentry"); in
         # its exact spelling it needs evidence nearby, as below.
@@ -329,8 +420,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 matches[index][2].rule, lowered, matches[index][0], matches[index][1],
                 around(lowered, matches[index][0], matches[index][1]))}
             technical_sentence = bool(unblocked) and technical(sentence, lowered, sum(accepted))
-            for index in lower_case:  # outside such a sentence, only the exact spelling counts
-                accepted[index] = True if technical_sentence and index in unblocked else None
+            for index in lower_case:  # outside such a sentence, the row's own cues must vouch
+                accepted[index] = technical_sentence and index in unblocked
         # Another technology nearby vouches for a guarded name, and so does a guarded one
         # accepted on its own evidence ("Kafka consumer in Go"); two with none ("Ruby and
         # Julia") stay people. Nearby, not anywhere in the sentence: "Had a Java at the
@@ -340,7 +431,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
             changed = False
             anchors = [start for (start, _, _), ok in zip(matches, accepted) if ok]
             for index, (start, end, alias) in enumerate(matches):
-                if accepted[index] is False and has_evidence(alias.rule, lowered, start, end, anchors):
+                if accepted[index] is False and has_evidence(
+                        alias.rule, lowered, start, end, anchors, strict=index in lower_case):
                     accepted[index] = changed = True
         for (_, _, alias), ok in zip(matches, accepted):
             if ok:
