@@ -19,7 +19,11 @@ Where the names come from:
 - **botocore** (from PyPI): the full and short names of every AWS service.
 - **google-api-python-client** (from PyPI): the titles of Google's APIs.
 - **linguist-languages** (from npm): GitHub's list of programming languages and aliases.
-- **wamerican** and **wngerman** (Debian): English and German word lists. A name that is
+- **npm-high-impact** (from npm): the 3,000 most downloaded npm packages.
+- **simple-icons** (from npm): the official spelling of software brands ("PocketBase",
+  "Neovim"): those whose logo is kept in a code repository, or that Debian's package
+  descriptions name.
+- **wamerican**, **wbritish** and **wngerman** (Debian): English and German word lists. A name that is
   also a word ("requests", "click", "rich", "tempo") or has at most three letters is marked
   ``common``: the tagger takes it only with a cue of its ecosystem nearby.
 """
@@ -77,7 +81,7 @@ PART_RE = re.compile(
 GENERIC = frozenset(
     """
     api apis app async auth cache cli client config core crypto css csv data date debug
-    dev dns docs email env file files format ftp html http https icon image io ip json lib
+    dev dns docs email env file files webhook webhooks format ftp html http https icon image io ip json lib
     lint log logger logging mail markdown math mime net orm parser path pdf plugin proxy
     queue regex rest rpc sdk server shell smtp sql ssh ssl svg tcp test testing text time
     tls toml udp ui uri url utf8 utils uuid web xml yaml zip
@@ -110,6 +114,15 @@ STOPWORDS = frozenset(
     war wann warum was weil wenn wer werden wie wir wird wo zu zum zur
     """.split()
 )
+
+
+def generic(name: str) -> bool:
+    """Tell whether a name is too short, starts with a common word, or is made only of generic words ("http-client")."""
+    parts = re.split(r"[-_.\s]+", name.lower())
+    return (
+        len(name) <= 2 or parts[0] in STOPWORDS  # "the-silver-searcher", "is-number": costly to look up
+        or all(part in GENERIC or part in TECH_WORDS or part in STOPWORDS for part in parts)
+    )
 
 
 def fetch(url: str, cache: Path) -> bytes:
@@ -155,7 +168,8 @@ def deb_member(deb: bytes, suffix: str) -> bytes:
 def words(packages: dict, cache: Path) -> set[str]:
     """The English and German words of Debian's word lists, lower-cased."""
     found: set[str] = set()
-    for package, path in (("wamerican", "american-english"), ("wngerman", "ngerman")):
+    lists = (("wamerican", "american-english"), ("wbritish", "british-english"), ("wngerman", "ngerman"))
+    for package, path in lists:
         deb = fetch(f"{DEBIAN}/{packages[package]['Filename']}", cache)
         text = deb_member(deb, f"/usr/share/dict/{path}").decode("utf-8", "replace")
         found.update(line.strip().lower().removesuffix("'s") for line in text.splitlines())
@@ -285,10 +299,8 @@ def google_rows(work: Path) -> list[dict]:
 
 def linguist_rows(work: Path) -> list[dict]:
     """One row per programming language of GitHub's linguist."""
-    subprocess.run(["npm", "pack", "-q", "linguist-languages", "--pack-destination", str(work)], check=True,
-                   stdout=subprocess.DEVNULL)
     rows = []
-    with tarfile.open(next(work.glob("linguist-languages-*.tgz"))) as archive:
+    with npm_pack("linguist-languages", work) as archive:
         for member in archive.getmembers():
             if not member.name.startswith("package/data/") or not member.name.endswith(".js"):
                 continue
@@ -306,6 +318,45 @@ def linguist_rows(work: Path) -> list[dict]:
     return rows
 
 
+def npm_pack(package: str, work: Path) -> tarfile.TarFile:
+    """Download an npm package's tarball into `work` and open it."""
+    subprocess.run(["npm", "pack", "-q", package, "--pack-destination", str(work)], check=True,
+                   stdout=subprocess.DEVNULL)
+    return tarfile.open(next(work.glob(f"{package}-*.tgz")))
+
+
+def brand_rows(work: Path, mentioned: str) -> list[dict]:
+    """Software brands from simple-icons: those whose logo is kept in a code repository, or
+    that Debian's package descriptions (`mentioned`, lower-cased) name. That leaves out
+    cars, shops and airlines."""
+    with npm_pack("simple-icons", work) as archive:
+        icons = json.load(archive.extractfile("package/data/simple-icons.json"))
+    rows = []
+    for icon in icons:
+        title, source = icon["title"], icon.get("source", "")
+        in_code = any(host in source for host in ("github.com", "gitlab.com", "codeberg.org"))
+        if not in_code and not re.search(rf"(?<![\w-]){re.escape(title.lower())}(?![\w-])", mentioned):
+            continue
+        aliases = icon.get("aliases", {})
+        rows.append({
+            "name": title, "aliases": [name for name in aliases.get("aka", []) if name.lower() != title.lower()],
+            "ecosystem": "brand", "weight": 0, "source": f"npm:simple-icons/{icon['slug']}",
+        })
+    return rows
+
+
+def npm_rows(work: Path, count: int = 3000) -> list[dict]:
+    """The `count` most downloaded npm packages, from npm-high-impact."""
+    with npm_pack("npm-high-impact", work) as archive:
+        text = archive.extractfile("package/lib/top-download.js").read().decode()
+    names = re.findall(r"'([^']+)'", text)[:count]
+    return [
+        {"name": name, "aliases": [], "ecosystem": "npm", "weight": count - rank,
+         "source": "npm:npm-high-impact/top-download"}
+        for rank, name in enumerate(names)
+    ]
+
+
 def build(cache: Path) -> list[dict]:
     """All rows, deduplicated by name, most used first."""
     debian, packages = debian_rows(cache)
@@ -315,9 +366,16 @@ def build(cache: Path) -> list[dict]:
         spellings = list(pool.map(lambda row: pypi_name(row["name"], cache), python))
     for row, spelling in zip(python, spellings):
         row["display"] = spelling
-    with tempfile.TemporaryDirectory() as work:
-        extra = botocore_rows(Path(work)) + google_rows(Path(work)) + linguist_rows(Path(work))
+    mentioned = "\n".join(row["description"] for row in debian).lower()
     rows: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as work:
+        for row in brand_rows(Path(work), mentioned):  # first: their spelling is the brand's own
+            if not generic(row["name"]):
+                rows.setdefault(row["name"].lower(), row)
+        extra = (
+            npm_rows(Path(work)) + botocore_rows(Path(work)) + google_rows(Path(work))
+            + linguist_rows(Path(work))
+        )
     for row in sorted(debian, key=lambda row: (-row["weight"], row["name"])):
         if row["ecosystem"] == "pypi":
             if not row.get("display"):
@@ -325,19 +383,24 @@ def build(cache: Path) -> list[dict]:
             name = row["display"]
         else:
             name = display_spelling(row["name"], row["description"])
-        if len(name) <= 2 or name.lower() in GENERIC or name.lower() in TECH_WORDS or name.lower() in STOPWORDS:
+        if generic(name):
             continue
         if row["ecosystem"] == "go" and len(name) <= 3:
             continue  # golang.org/x/sys, /net, /text: the repository's name is not the module's
         rows.setdefault(name.lower(), {**row, "name": name, "aliases": []})
     for row in extra:
-        if len(row["name"]) > 2 and row["name"].lower() not in STOPWORDS:
+        if not generic(row["name"]):
             rows.setdefault(row["name"].lower(), row)
     for row in rows.values():
-        bare = re.sub(r"[-_.]", " ", row["name"].lower()).split()
+        row["aliases"] = [
+            alias for alias in row.get("aliases", [])
+            if len(alias) > 3 and alias.lower() not in dictionary and not generic(alias)
+        ]
+        parts = re.split(r"[-_.\s/@]+", row["name"].lower().strip("@"))
         row["common"] = int(
             len(row["name"]) <= 3 or row["name"].lower() in dictionary
-            or (len(bare) == 1 and bare[0] in dictionary)
+            or (row["ecosystem"] not in ("aws", "google") and all(
+                part in dictionary or part in TECH_WORDS or part in GENERIC for part in parts))
         )
     return sorted(rows.values(), key=lambda row: (row["ecosystem"], -row["weight"], row["name"].lower()))
 

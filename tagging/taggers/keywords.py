@@ -1,14 +1,23 @@
-"""Tag technologies in log entries offline, from a curated gazetteer of names and aliases.
+"""Tag technologies in log entries offline, from a gazetteer of names and aliases.
 
-The gazetteer (`data/technologies.csv`) lists languages, frameworks, libraries, data stores,
-message brokers, clouds and their services, DevOps and observability tools, ML and data
-tools, testing tools and platforms. It leaves out, on purpose, things that describe how
-someone works rather than what the software is built with: editors and IDEs (VS Code,
-Vim, IntelliJ, Xcode), chat and tracker tools (Slack, Jira, Confluence), generic
-protocols and formats (HTTP, REST, JSON, YAML, CSV, SSH), and concepts (microservices,
-CI/CD). Left out too: ordinary words with no safe form, such as a bare "Next" (Next.js
-matches), "Requests" and "Rack"; "pub/sub", a pattern rather than Google's service; and
-command-line clients that are not names of the product ("psql", "kubectl").
+The gazetteer has two parts:
+
+- ``data/technologies.csv``, curated: languages, frameworks, libraries, data stores, message
+  brokers, clouds and their services, DevOps and observability tools, ML and data tools,
+  testing tools, platforms, and the tools a developer names as part of their stack: editors
+  and IDEs (VS Code, Vim, Xcode), command-line tools (kubectl, gcloud, the AWS CLI),
+  package managers, CI services, trackers and SaaS APIs (Jira, Sentry, Stripe). Generic
+  protocols, formats and concepts (HTTP, REST, JSON, microservices) are not tags.
+- ``data/packages.csv``, the long list: about 20,000 names from Debian's archive, PyPI, npm,
+  botocore, Google's API catalogue and GitHub's list of languages, rebuilt by
+  `tagging.taggers.build_packages`. A curated name wins over a long-list one. A long-list
+  name that is also an English or German word ("requests", "click", "rich") counts only
+  with a cue of its ecosystem right by it ("pip install rich", "the requests library").
+
+Names glued to a version count as the name ("vite4", "python3.12", ".NET8", "vuejs3"), and
+so do names glued to "js" ("astrojs") or to a configuration file's extension
+("travis.yml"). Hyphens and slashes split words, so "@angular/cli" and "angular-cli" are
+the two words of "Angular CLI".
 
 Columns of the CSV:
 
@@ -17,17 +26,23 @@ Columns of the CSV:
 - ``aliases``: ``|``-separated names that always mean this technology, any case.
 - ``guarded``: ``|``-separated names that are also ordinary words ("Go", "Swift",
   "Kafka"). They match in exactly this spelling with technical evidence around them, or
-  in lower case in a sentence plainly about software (`technical()`), and never next to
-  a blocker, so "a swift reply" and "Spring cleaning" are not tags.
+  in lower case in a sentence plainly about software (`technical()`) or with the row's
+  own cues, and never next to a blocker, so "a swift reply" and "Spring cleaning" are
+  not tags.
 - ``evidence``: empty to accept generic technical words ("service", "API", "Skript") as
   evidence, or ``cues`` to accept only the row's own cues and other technologies.
 - ``cues``: words that, near a guarded name, show it is the technology ("goroutine").
 - ``blockers``: words that show it is not: ``<word`` right before it, ``>word`` right
   after it, ``word`` anywhere near it. ``@name`` stands for a shared set in `WORD_SETS`.
+  A row with blockers and no guarded name counts unless a blocker is near ("a python in
+  the zoo", "die Insel Kotlin").
 
 Evidence is looked for within `WINDOW` words either side and within one sentence; another
 technology nearby (Django, iOS, or a guarded name with evidence of its own) counts, and so
-does a dotted version number right after the name ("Rails 7.1"). Blockers win over cues.
+do a dotted version number right after the name ("Rails 7.1"), a bare major version where
+another technology is named ("Java 17"), and the row's own cues anywhere in the sentence.
+German compounds ending in a technical word ("Webanwendungen") are technical words.
+Blockers win over cues.
 """
 from __future__ import annotations
 
@@ -58,10 +73,23 @@ SQUASH_RE = re.compile(r"[^\w+#]|_")
 COMMIT_RE = re.compile(r"^\s*[\w.-]+(?:\([\w./@-]+\))?!?:\s")
 # A version ("5.2.3", "v3", "python3.12"), a path or scoped package ("ios/Podfile",
 # "@angular/cli"), snake_case, a flag, a file name or a call.
-CODE_RE = re.compile(r"\b\d+\.\d+|\bv\d+\b|\w/\w|@\w|\w_\w|(?:^|\s)--?\w|\w\.(?:py|js|ts|json|ya?ml|toml|lock)\b|\w\(\)|`")
+CODE_RE = re.compile(r"\b\d+\.\d+|\bv\d+\b|@\w|\w_\w|(?:^|\s)--?\w|\w\.(?:py|js|ts|json|ya?ml|toml|lock)\b|\w\(\)|`")
 
-# A name glued to a version: "vite4", "vuejs3", "python3.12", ".net8", "go1.22", "vue3.x".
-GLUED_RE = re.compile(r"(\.?[a-z][\w.+#]*?[a-z+#])v?\d+(?:\.(?:\d+|x))*")
+# A name glued to a version ("vite4", "vuejs3", "python3.12", ".net8", "go1.22"), to "js"
+# ("astrojs", "expressjs") or to the extension of its configuration file ("travis.yml").
+GLUED_RE = re.compile(
+    r"(\.?[a-z][\w.+#]*?[a-z+#])(?:v?\d+(?:\.(?:\d+|x))*|\.?js|\.(?:ya?ml|toml|json|ini|cfg|conf))"
+)
+DIGITS = frozenset("0123456789")
+
+# A path or a scoped package: "ios/Podfile", "jbranchaud/tjs"; see `PROSE_SLASHES`.
+SLASH_RE = re.compile(r"[\w.-]+/[\w.-]+")
+#: Slashes of ordinary prose, which are not paths.
+PROSE_SLASHES = frozenset(
+    "and/or he/she she/he s/he his/her her/his him/her w/o 24/7 km/h either/or yes/no on/off "
+    "in/out input/output read/write pros/cons und/oder er/sie sie/er ihm/ihr sein/ihr".split()
+)
+
 
 #: How many words either side of a guarded name are searched for evidence and blockers.
 WINDOW = 5
@@ -94,6 +122,7 @@ TECH_WORDS = frozenset(
     fehler funktion funktionen gebaut implementiert klasse klassen komponente komponenten
     konfiguration migriert modul paket pakete programm programmiert projekt projekte
     quellcode rechner refaktoriert schnittstelle skript skripte umgeschrieben umgestellt
+    werkzeug werkzeuge werkzeugen
     """.split()
 )
 
@@ -101,7 +130,7 @@ TECH_WORDS = frozenset(
 #: by the ecosystem it comes from: its language, its package manager, "package", "import".
 ECOSYSTEM_CUES: Mapping[str, str] = {
     "pypi": "python python3 pip pipx pypi poetry conda import package packages library lib module "
-    "paket bibliothek django flask",
+    "paket pakete bibliothek bibliotheken django flask",
     "npm": "npm npx yarn pnpm node nodejs js javascript typescript import require package packages "
     "library lib module paket bibliothek",
     "rubygems": "ruby gem gems gemfile bundler bundle rails",
@@ -115,9 +144,24 @@ ECOSYSTEM_CUES: Mapping[str, str] = {
     "installiert befehl",
     "language": "language languages programming code written compiler interpreter sprache "
     "programmiersprache geschrieben",
+    "brand": "install installed api sdk cli cloud platform integration selfhosted hosted plugin",
     "aws": "aws amazon",
     "google": "google gcp",
 }
+
+# The tail of a German compound that is about software: "Webanwendungen",
+# "Systemprogrammiersprache", "Webserver", "Python-Bibliotheken".
+COMPOUND_RE = re.compile(
+    r"\w{3,}(?:anwendung|anwendungen|server|programmiersprache|bibliothek|bibliotheken|"
+    r"datenbank|datenbanken|framework|frameworks|schnittstelle|schnittstellen|entwicklung|"
+    r"entwickler|skript|skripte|quellcode|plattform|software|komponente|komponenten)"
+)
+
+
+def is_technical_word(word: str) -> bool:
+    """Tell whether a lower-cased word is about software: in `TECH_WORDS`, or a German compound ending in one."""
+    return word in TECH_WORDS or COMPOUND_RE.fullmatch(word) is not None
+
 
 #: Shared blocker sets, referenced from the CSV as ``@name``.
 WORD_SETS: Mapping[str, str] = {
@@ -127,6 +171,11 @@ WORD_SETS: Mapping[str, str] = {
     "<sister <brother <friend >said >says >told >asked >reviewed >approved >thinks "
     ">wants >mentioned >suggested >pinged >joined >presented >reported >sagte >meinte "
     ">fragte birthday geburtstag",
+    # An animal: "a python in the zoo", "eine Python im Terrarium".
+    "animal": "snake snakes schlange schlangen zoo zoos pet pets terrarium reptile reptiles reptil "
+    "reptilien tier tiere tierheim animal animals wildlife burmese swallowed swallow bite bitten "
+    "feuerwehr einsatzkräfte rettungskräfte meter metres meters feet foot lange "
+    "gras grass cage käfig schlängelte slithered",
     "drink": "coffee tea cup mug drink drank drinking café cafe barista latte kaffee tee "
     "tasse becher thermos whisky whiskey beer wine bier sip",
 }
@@ -144,8 +193,12 @@ class Rule:
 
     #: How many words either side are searched for cues and blockers.
     reach: int = WINDOW
-    #: Whether another technology nearby vouches for the name.
-    anchored: bool = True
+    #: Whether the name counts unless a blocker is near (a row with blockers and no guarded name).
+    open: bool = False
+    #: A name from the long list that is also a word: only its cues right by it count.
+    listed: bool = False
+    #: How near another technology must be to vouch for the name.
+    anchor_reach: int = WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +216,13 @@ class Alias:
 class Gazetteer:
     """The technologies, indexed for one-pass matching and for name lookups."""
 
-    #: Aliases by their first word, longest first, so the longest name wins.
-    by_first_word: Mapping[str, tuple[Alias, ...]]
+    #: Names of one word.
+    single: Mapping[str, Alias]
+    #: Names of several words by their first word: (length, names of that length by their
+    #: words), longest first, so the longest name wins.
+    longer: Mapping[str, tuple[tuple[int, Mapping[tuple[str, ...], Alias]], ...]]
+    #: The first words of all names.
+    first_words: frozenset[str]
     #: Every name, guarded or not, normalised by `name_key()`, to its canonical name.
     names: Mapping[str, str]
     #: The same names with spacing and punctuation removed, for a forgiving lookup.
@@ -217,7 +275,8 @@ def parse_rule(row: Mapping[str, str | None]) -> Rule:
     for word in (*cues, *near, *before, *after):
         if words_of(word) != [word]:
             raise ValueError(f"{row['canonical']}: cue or blocker {word!r} is not a single word")
-    return Rule(evidence == "cues", cues, frozenset(near), frozenset(before), frozenset(after))
+    return Rule(evidence == "cues", cues, frozenset(near), frozenset(before), frozenset(after),
+                open=not split_field(row.get("guarded")))
 
 
 def package_rule(ecosystem: str) -> Rule:
@@ -226,7 +285,7 @@ def package_rule(ecosystem: str) -> Rule:
         cues = ECOSYSTEM_CUES[ecosystem]
     except KeyError:
         raise ValueError(f"unknown ecosystem {ecosystem!r}") from None
-    return Rule(True, frozenset(cues.split()), frozenset(), frozenset(), frozenset(), reach=2, anchored=False)
+    return Rule(True, frozenset(cues.split()), frozenset(), frozenset(), frozenset(), reach=2, anchor_reach=0, listed=True)
 
 
 def build_gazetteer(
@@ -253,9 +312,10 @@ def build_gazetteer(
             raise ValueError(f"empty or repeated canonical name: {canonical!r}")
         categories[canonical] = (row.get("category") or "").strip()
         guarded = split_field(row.get("guarded"))
-        if not guarded and (row.get("cues") or row.get("blockers") or row.get("evidence")):
-            raise ValueError(f"{canonical}: cues and blockers need a guarded name")
-        rule = parse_rule(row) if guarded else None
+        if not guarded and (row.get("cues") or row.get("evidence")):
+            raise ValueError(f"{canonical}: cues need a guarded name")
+        # A row with blockers but no guarded name: its names count unless a blocker is near.
+        rule = parse_rule(row) if guarded or row.get("blockers") else None
         spellings: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         for name in guarded:
             spellings.setdefault(tuple(name_key(name).split()), set()).add(tuple(words_of(name)))
@@ -269,7 +329,7 @@ def build_gazetteer(
             if words in spellings:
                 aliases[words] = Alias(words, canonical, frozenset(spellings[words]), rule)
             else:
-                aliases[words] = Alias(words, canonical)
+                aliases[words] = Alias(words, canonical, rule=rule if rule and rule.open else None)
 
     for row in packages:
         canonical = (row.get("name") or "").strip()
@@ -292,14 +352,19 @@ def build_gazetteer(
         if claimed:
             categories[canonical] = (row.get("ecosystem") or "").strip()
 
-    by_first_word: dict[str, list[Alias]] = {}
-    for alias in aliases.values():
-        by_first_word.setdefault(alias.words[0], []).append(alias)
+    single: dict[str, Alias] = {}
+    longer: dict[str, dict[int, dict[tuple[str, ...], Alias]]] = {}
+    for words, alias in aliases.items():
+        if len(words) == 1:
+            single[words[0]] = alias
+        else:
+            longer.setdefault(words[0], {}).setdefault(len(words), {})[words] = alias
     return Gazetteer(
-        by_first_word={
-            word: tuple(sorted(group, key=lambda alias: -len(alias.words)))
-            for word, group in by_first_word.items()
+        single=single,
+        longer={
+            word: tuple(sorted(by_length.items(), reverse=True)) for word, by_length in longer.items()
         },
+        first_words=frozenset(single) | frozenset(longer),
         names=names,
         squashed=squashed,
         categories=categories,
@@ -335,19 +400,22 @@ def blocked(rule: Rule, lowered: list[str], start: int, end: int, near: set[str]
     return not rule.near.isdisjoint(near)
 
 
-def technical(sentence: str, lowered: list[str], plain_matches: int) -> bool:
+def technical(sentence: str, lowered: list[str], plain_matches: int, guarded_matches: int = 0) -> bool:
     """Tell whether a sentence is plainly about software, whatever its casing.
 
     A commit-style prefix ("fix:", "feat(flask):"), a version number, a code-like token
     (a path, a scoped package, snake_case, a flag), or technical words together with a
-    technology named in full.
+    technology named in full, or with two names that may be technologies ("testing with
+    playwright or cypress").
     """
     if plain_matches >= 2:
         return True
-    tech_words = len(TECH_WORDS.intersection(lowered))
-    if tech_words >= 2 or (plain_matches and tech_words):
+    tech_words = sum(1 for word in lowered if is_technical_word(word))
+    if tech_words >= 2 or (tech_words and (plain_matches or guarded_matches >= 2)):
         return True
-    return bool(COMMIT_RE.match(sentence) or CODE_RE.search(sentence))
+    if COMMIT_RE.match(sentence) or CODE_RE.search(sentence):
+        return True
+    return any(path.lower() not in PROSE_SLASHES for path in SLASH_RE.findall(sentence))
 
 
 def has_evidence(
@@ -358,56 +426,95 @@ def has_evidence(
     `strict` (a guarded name in lower case) leaves out generic technical words.
     """
     near = around(lowered, start, end, rule.reach)
+    if rule.listed:  # no version either: "the release line 3.3.x"
+        return not near.isdisjoint(rule.cues)
     if blocked(rule, lowered, start, end, near):
         return False
     if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
         return True
+    # A bare major version ("Java 17", "react 18") where a technology is named too.
+    if end < len(lowered) and lowered[end].isdigit() and len(lowered[end]) <= 3 and anchors:
+        return True
     if not near.isdisjoint(rule.cues):
         return True
-    if not (rule.strict or strict) and not near.isdisjoint(TECH_WORDS):
+    # In its exact spelling, the row's own cue anywhere in the sentence vouches for a
+    # name ("Prometheus and Loki ... connect to Grafana"); generic words must be near.
+    if not strict and not rule.cues.isdisjoint(lowered):
         return True
-    return rule.anchored and any(start - WINDOW <= anchor < end + WINDOW for anchor in anchors)
+    if not (rule.strict or strict) and any(is_technical_word(word) for word in near):
+        return True
+    # In lower case, a technical word right by the name ("benchmarked rust", "rewrite
+    # this in swift") vouches for it; further away it may be about something else.
+    if strict and not rule.strict and any(
+            is_technical_word(word) for word in around(lowered, start, end, 3)):
+        return True
+    return any(start - rule.anchor_reach <= anchor < end + rule.anchor_reach for anchor in anchors)
 
 
 def find_technologies(text: str) -> tuple[str, ...]:
     """Return the canonical names of the technologies in a text, in order of first mention."""
-    by_first_word = get_gazetteer().by_first_word
+    gazetteer = get_gazetteer()
+    single, longer, first_words = gazetteer.single, gazetteer.longer, gazetteer.first_words
     found: dict[str, None] = {}
     for sentence in SENTENCE_RE.split(text):
-        words = words_of(sentence)
-        lowered = [word.lower() for word in words]
+        words = TOKEN_RE.findall(sentence)
+        if not words:
+            continue
+        lowered = TOKEN_RE.findall(sentence.lower())
+        if len(lowered) != len(words):  # lower-casing changed the words ("İ"): one at a time
+            lowered = [word.lower() for word in words]
         matches: list[tuple[int, int, Alias]] = []
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         glued_at: set[int] = set()  # names glued to a version ("vite4")
-        position, count = 0, len(words)
-        while position < count:
-            candidates = by_first_word.get(lowered[position])
-            if candidates is None:
+        next_free = 0  # the word after the last match: matches do not overlap
+        for position in [index for index, word in enumerate(lowered) if word in first_words or (
+                word[-1] in DIGITS or "." in word or word.endswith("js"))]:
+            if position < next_free:
+                continue
+            word = lowered[position]
+            if word not in first_words:
                 # A name glued to its version ("vite4", "python3.12", ".NET8") is the
                 # technology, whatever the name alone would need.
-                glued = GLUED_RE.fullmatch(lowered[position])
-                for alias in by_first_word.get(glued.group(1), ()) if glued else ():
-                    if len(alias.words) == 1:
-                        matches.append((position, position + 1, alias))
-                        glued_at.add(len(matches) - 1)
-                        break
-                position += 1
+                glued = GLUED_RE.fullmatch(word)
+                alias = single.get(glued.group(1)) if glued else None
+                if alias is not None:
+                    glued_at.add(len(matches))
+                    matches.append((position, position + 1, alias))
                 continue
+            if word in longer:
+                candidates = [
+                    alias for length, table in longer[word]
+                    if (alias := table.get(tuple(lowered[position:position + length]))) is not None
+                ]
+                if word in single:
+                    candidates.append(single[word])
+            else:
+                candidates = (single[word],)
             for alias in candidates:
                 end = position + len(alias.words)
-                if end - position > 1 and tuple(lowered[position:end]) != alias.words:
+                # A long-list name that is also a word, without its cue, leaves its words to
+                # shorter names: "Jest snapshot tests" is Jest, not the package jest-snapshot.
+                if alias.rule is not None and alias.rule.listed and not has_evidence(
+                        alias.rule, lowered, position, end, []):
                     continue
-                spelling = tuple(words[position:end])
-                if alias.spellings is not None and spelling not in alias.spellings:
-                    if spelling != tuple(lowered[position:end]):
-                        continue
-                    lower_case.add(len(matches))
+                if alias.spellings is not None:
+                    spelling = tuple(words[position:end])
+                    if spelling not in alias.spellings:
+                        if spelling != alias.words:
+                            continue
+                        lower_case.add(len(matches))
                 matches.append((position, end, alias))
-                position = end
+                next_free = end
                 break
-            else:
-                position += 1
-        accepted: list[bool | None] = [alias.rule is None for _, _, alias in matches]
+        if not matches:
+            continue
+        # True: the technology; False: not yet, evidence may come; None: not the technology.
+        accepted: list[bool | None] = [
+            True if alias.rule is None or alias.rule.listed  # a listed one had its cue
+            else alias.rule.open and not blocked(
+                alias.rule, lowered, start, end, around(lowered, start, end, alias.rule.reach))
+            for start, end, alias in matches
+        ]
         for index in glued_at:
             start, end, alias = matches[index]
             accepted[index] = alias.rule is None or not blocked(
@@ -419,7 +526,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
             unblocked = {index for index in lower_case if not blocked(
                 matches[index][2].rule, lowered, matches[index][0], matches[index][1],
                 around(lowered, matches[index][0], matches[index][1]))}
-            technical_sentence = bool(unblocked) and technical(sentence, lowered, sum(accepted))
+            technical_sentence = bool(unblocked) and technical(
+                sentence, lowered, accepted.count(True), len(unblocked))
             for index in lower_case:  # outside such a sentence, the row's own cues must vouch
                 accepted[index] = technical_sentence and index in unblocked
         # Another technology nearby vouches for a guarded name, and so does a guarded one

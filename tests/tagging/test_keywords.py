@@ -245,7 +245,7 @@ def test_gazetteer_has_several_hundred_technologies():
     [
         ([{"canonical": "A", "aliases": "x"}, {"canonical": "B", "aliases": "X"}], "names both"),
         ([{"canonical": "A"}, {"canonical": "A"}], "repeated"),
-        ([{"canonical": "A", "cues": "code"}], "need a guarded name"),
+        ([{"canonical": "A", "cues": "code"}], "cues need a guarded name"),
         ([{"canonical": "A", "guarded": "A", "blockers": "@nobody"}], "unknown word set"),
         ([{"canonical": "A", "guarded": "A", "cues": "two words"}], "single word"),
         ([{"canonical": "A", "guarded": "A", "evidence": "some"}], "evidence"),
@@ -314,3 +314,101 @@ def test_guarded_names_in_lower_case_stay_words_elsewhere(text):
 
 def test_a_capitalised_name_still_needs_evidence_nearby_in_a_technical_sentence():
     assert tags("Julia and I paired on the Django migration.") == ("Django",)
+
+
+def test_gazetteer_has_thousands_of_technologies_from_the_long_list():
+    categories = get_gazetteer().categories
+    assert len(categories) >= 15_000
+    for name in ("Neovim", "PocketBase", "NumPy", "Tokio", "Amazon Athena", "Grafana Tempo"):
+        assert name in categories, name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("vuejs3 + vite4 dev server hangs", ("Vue.js", "Vite")),
+        ("postgres15 and nodejs 20", ("PostgreSQL", "Node.js")),
+        ("angular17 upgrade broke the build", ("Angular",)),
+        ("wheels for python3.12", ("Python",)),
+        ("Upgrades to .NET8", (".NET",)),
+        ("mongo6 in the compose file", ("MongoDB",)),
+        ("I recently migrated this site to AstroJS.", ("Astro",)),
+        ("CI via travis.yaml", ("Travis CI",)),
+        ("Update @angular/cli", ("Angular CLI",)),
+        ("inside an angular-cli project", ("Angular CLI",)),
+    ],
+)
+def test_glued_versions_scoped_and_hyphenated_names(text, expected):
+    assert tags(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pip install rich", ("pip", "Rich")),
+        ("sessions with the python requests library", ("Python", "requests")),
+        ("import click", ("click",)),
+        ("a rich dessert and a click of the fingers", ()),
+        ("requests for comments piled up", ()),
+        ("Jest snapshot tests broke", ("Jest",)),  # not the package jest-snapshot
+        ("the release line 3.3.x", ()),
+    ],
+)
+def test_long_list_names_that_are_words_need_their_ecosystems_cue(text, expected):
+    assert tags(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("prometheus query return no result", ("Prometheus",)),
+        ("spark sql can not read hive tables", ("Apache Spark", "Apache Hive")),
+        ("benchmarked rust", ("Rust",)),
+        ("Replace jest with vitest", ("Jest", "Vitest")),
+        ("Testing mit playwright oder cypress", ("Playwright", "Cypress")),
+        ("move to Java 17 so that we can go to Spring Boot 3", ("Java", "Spring Boot")),
+        ("And like Prometheus and Loki before it, it connects directly to Grafana.",
+         ("Prometheus", "Grafana Loki", "Grafana")),
+        ("Rust ist eine Open-Source-Systemprogrammiersprache.", ("Rust",)),
+    ],
+)
+def test_context_beyond_the_window_and_in_lower_case(text, expected):
+    assert tags(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die Python schlängelte sich durch ein verstecktes Terrarium.",
+        "A family found their pet python in the garden.",
+        "Die Festung Kronstadt liegt auf der Insel Kotlin.",
+        "Der Musikdirektor der Scala dirigiert das Werk.",
+        "My male tomcat was neutered.",
+        "Lots of people are full of vim and vigor.",
+        "These days, it seems like everyone is a maven.",
+        "a person with income is not a vagrant, even if he/she is homeless",
+        "In New York, that's called mongo.",
+    ],
+)
+def test_unguarded_names_with_blockers_and_prose_slashes(text):
+    assert tags(text) == ()
+
+
+def test_editors_clis_and_trackers_are_tags():
+    assert tags("Cleaned up my Vim config, kubectl aliases and the Jira board") == ("Vim", "kubectl", "Jira")
+    assert tags("gcloud auth login exits early") == ("Google Cloud CLI",)
+
+
+def test_long_list_rows_never_override_curated_names():
+    gazetteer = build_gazetteer(
+        [{"canonical": "Redis", "aliases": "redis"}],
+        [
+            {"name": "redis", "ecosystem": "pypi", "common": "0"},
+            {"name": "Tempo", "ecosystem": "go", "common": "1"},
+            {"name": "build", "ecosystem": "npm", "common": "0"},
+        ],
+    )
+    assert gazetteer.names == {"redis": "Redis", "tempo": "Tempo"}
+    assert gazetteer.single["tempo"].rule.listed
+    with pytest.raises(ValueError, match="unknown ecosystem"):
+        build_gazetteer([], [{"name": "Tempo", "ecosystem": "nowhere", "common": "1"}])

@@ -4,14 +4,22 @@
 commit lines, changelogs, Q&A and posts, a third of them German, 90 of them hard negatives
 (technology names in their ordinary sense: a python in a zoo, rust on a chain). The split
 into `dev` and `heldout` is fixed in the file; no rule is tuned on `heldout`.
+`data/ordinary_text.csv`: 331 sentences of ordinary prose (news, blogs, encyclopaedias)
+around a word that is also a technology's name; a development set, like `dev`.
 
 The labels use the gazetteer's canonical names where it knows the technology (`NGINX` is
-labelled `Nginx`), so that a spelling is never counted as a miss. When the set was added
-the tagger scored held-out F1 0.776 (precision 0.932, recall 0.665); with guarded names in
-lower case tagged in plainly technical sentences, 0.808 (0.923, 0.718); 7 of 90 hard
-negatives tagged both times. The floors below sit a little under that: they catch a
-regression. The targets of the work on the tagger are higher (held-out F1 0.92 with
-precision 0.95, at most 1 hard negative in 30 tagged).
+labelled `Nginx`), so that a spelling is never counted as a miss.
+
+Held-out figures over time (precision, recall, F1; hard negatives tagged of 90):
+- when the set was added: 0.932, 0.665, 0.776; 7.
+- guarded names in lower case in plainly technical sentences: 0.923, 0.718, 0.808; 7.
+- the long list of 20,000 names, editors, CLIs and trackers as tags, glued versions,
+  blockers for unguarded names, German compounds as technical words: 0.919, 0.816,
+  0.865; 4. Ordinary prose: 9 of 331 sentences tagged (37 before the blockers).
+
+The floors below sit a little under the latest figures: they catch a regression. The
+targets of the work on the tagger are higher (held-out F1 0.92 with precision 0.95, at
+most 1 hard negative in 30 tagged).
 """
 import csv
 from collections import Counter
@@ -22,6 +30,7 @@ import pytest
 from tagging.taggers.keywords import KeywordTagger
 
 REAL_ENTRIES = Path(__file__).parent / "data" / "real_entries.csv"
+ORDINARY_TEXT = Path(__file__).parent / "data" / "ordinary_text.csv"
 
 
 @pytest.fixture(scope="module")
@@ -68,5 +77,17 @@ def test_keyword_tagger_on_real_text(rows):
     print(f"hard negatives tagged: {len(tagged)} of {len(negatives)}")
 
     precision, recall, f1 = figures["held-out"]
-    assert f1 >= 0.78 and precision >= 0.90
-    assert len(tagged) <= 9
+    assert f1 >= 0.85 and precision >= 0.90
+    assert figures["development"][2] >= 0.92
+    assert len(tagged) <= 5
+
+
+def test_ordinary_prose_is_seldom_tagged():
+    with ORDINARY_TEXT.open(encoding="utf-8", newline="") as handle:
+        found = list(csv.DictReader(handle))
+    assert len(found) >= 300 and all(row["source"] and row["trap"] for row in found)
+    assert sum(row["lang"] == "de" for row in found) >= len(found) / 5
+    results = KeywordTagger().tag([row["entry"] for row in found])
+    tagged = [(row["entry"], result.tags) for row, result in zip(found, results, strict=True) if result.tags]
+    print(f"ordinary prose tagged: {len(tagged)} of {len(found)}")
+    assert len(tagged) <= 12, tagged
