@@ -80,7 +80,8 @@ CODE_RE = re.compile(r"\b\d+\.\d+|\bv\d+\b|@\w|\w_\w|(?:^|\s)--?\w|\w\.(?:py|js|
 GLUED_RE = re.compile(
     r"(\.?[a-z][\w.+#]*?[a-z+#])(?:v?\d+(?:\.(?:\d+|x))*|\.?js|\.(?:ya?ml|toml|json|ini|cfg|conf))"
 )
-DIGITS = frozenset("0123456789")
+#: How a word `GLUED_RE` may match ends, unless it has a dot: a digit, or the "s" of "js".
+GLUED_ENDS = frozenset("0123456789s")
 
 # A path or a scoped package: "ios/Podfile", "jbranchaud/tjs"; see `PROSE_SLASHES`.
 SLASH_RE = re.compile(r"[\w.-]+/[\w.-]+")
@@ -158,9 +159,9 @@ COMPOUND_RE = re.compile(
 )
 
 
-def is_technical_word(word: str) -> bool:
-    """Tell whether a lower-cased word is about software: in `TECH_WORDS`, or a German compound ending in one."""
-    return word in TECH_WORDS or COMPOUND_RE.fullmatch(word) is not None
+def technical_words(words: Iterable[str]) -> int:
+    """Count the lower-cased words about software: in `TECH_WORDS`, or German compounds ending in one."""
+    return sum(1 for word in words if word in TECH_WORDS or (len(word) > 8 and COMPOUND_RE.fullmatch(word)))
 
 
 #: Shared blocker sets, referenced from the CSV as ``@name``.
@@ -223,6 +224,8 @@ class Gazetteer:
     longer: Mapping[str, tuple[tuple[int, Mapping[tuple[str, ...], Alias]], ...]]
     #: The first words of all names.
     first_words: frozenset[str]
+    #: The second words of the names in `longer`, by their first word: a quick "no".
+    second_words: Mapping[str, frozenset[str]]
     #: Every name, guarded or not, normalised by `name_key()`, to its canonical name.
     names: Mapping[str, str]
     #: The same names with spacing and punctuation removed, for a forgiving lookup.
@@ -238,7 +241,7 @@ def words_of(text: str) -> list[str]:
 
 def name_key(value: str) -> str:
     """Return the lookup key of a name: its lower-cased words joined by single spaces."""
-    return " ".join(word.lower() for word in words_of(value))
+    return " ".join(TOKEN_RE.findall(value.lower()))
 
 
 def squash(value: str) -> str:
@@ -331,26 +334,25 @@ def build_gazetteer(
             else:
                 aliases[words] = Alias(words, canonical, rule=rule if rule and rule.open else None)
 
+    rules: dict[str, Rule] = {}
     for row in packages:
         canonical = (row.get("name") or "").strip()
-        candidates = [canonical, *split_field(row.get("aliases"))]
-        if not canonical or canonical in categories or any(
-            name_key(name) in names or squash(name) in squashed for name in candidates[:1]
-        ):
+        if not canonical or canonical in categories:
             continue
-        common = (row.get("common") or "0").strip() == "1"
-        rule = package_rule((row.get("ecosystem") or "").strip()) if common else None
-        claimed = False
-        for name in candidates:
-            words = tuple(name_key(name).split())
-            key = " ".join(words)
-            if not words or key in names or squash(name) in squashed or key in TECH_WORDS:
+        ecosystem = (row.get("ecosystem") or "").strip()
+        rule = None
+        if (row.get("common") or "").strip() == "1":
+            rule = rules.get(ecosystem) or rules.setdefault(ecosystem, package_rule(ecosystem))
+        for index, name in enumerate([canonical, *split_field(row.get("aliases"))]):
+            key, squashed_name = name_key(name), squash(name)
+            if not key or key in names or squashed_name in squashed or key in TECH_WORDS:
+                if index == 0:
+                    break  # the row's own name is taken: all of it is
                 continue
-            names[key], squashed[squash(name)] = canonical, canonical
+            names[key] = squashed[squashed_name] = canonical
+            categories[canonical] = ecosystem
+            words = tuple(key.split())
             aliases[words] = Alias(words, canonical, rule=rule)
-            claimed = True
-        if claimed:
-            categories[canonical] = (row.get("ecosystem") or "").strip()
 
     single: dict[str, Alias] = {}
     longer: dict[str, dict[int, dict[tuple[str, ...], Alias]]] = {}
@@ -365,6 +367,10 @@ def build_gazetteer(
             word: tuple(sorted(by_length.items(), reverse=True)) for word, by_length in longer.items()
         },
         first_words=frozenset(single) | frozenset(longer),
+        second_words={
+            word: frozenset(words[1] for _, table in by_length.items() for words in table)
+            for word, by_length in longer.items()
+        },
         names=names,
         squashed=squashed,
         categories=categories,
@@ -410,7 +416,7 @@ def technical(sentence: str, lowered: list[str], plain_matches: int, guarded_mat
     """
     if plain_matches >= 2:
         return True
-    tech_words = sum(1 for word in lowered if is_technical_word(word))
+    tech_words = technical_words(lowered)
     if tech_words >= 2 or (tech_words and (plain_matches or guarded_matches >= 2)):
         return True
     if COMMIT_RE.match(sentence) or CODE_RE.search(sentence):
@@ -441,12 +447,11 @@ def has_evidence(
     # name ("Prometheus and Loki ... connect to Grafana"); generic words must be near.
     if not strict and not rule.cues.isdisjoint(lowered):
         return True
-    if not (rule.strict or strict) and any(is_technical_word(word) for word in near):
+    if not (rule.strict or strict) and (not near.isdisjoint(TECH_WORDS) or technical_words(near)):
         return True
     # In lower case, a technical word right by the name ("benchmarked rust", "rewrite
     # this in swift") vouches for it; further away it may be about something else.
-    if strict and not rule.strict and any(
-            is_technical_word(word) for word in around(lowered, start, end, 3)):
+    if strict and not rule.strict and technical_words(around(lowered, start, end, 3)):
         return True
     return any(start - rule.anchor_reach <= anchor < end + rule.anchor_reach for anchor in anchors)
 
@@ -455,20 +460,19 @@ def find_technologies(text: str) -> tuple[str, ...]:
     """Return the canonical names of the technologies in a text, in order of first mention."""
     gazetteer = get_gazetteer()
     single, longer, first_words = gazetteer.single, gazetteer.longer, gazetteer.first_words
+    second_words = gazetteer.second_words
     found: dict[str, None] = {}
     for sentence in SENTENCE_RE.split(text):
         words = TOKEN_RE.findall(sentence)
         if not words:
             continue
-        lowered = TOKEN_RE.findall(sentence.lower())
-        if len(lowered) != len(words):  # lower-casing changed the words ("İ"): one at a time
-            lowered = [word.lower() for word in words]
+        lowered = [word.lower() for word in words]
         matches: list[tuple[int, int, Alias]] = []
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         glued_at: set[int] = set()  # names glued to a version ("vite4")
         next_free = 0  # the word after the last match: matches do not overlap
-        for position in [index for index, word in enumerate(lowered) if word in first_words or (
-                word[-1] in DIGITS or "." in word or word.endswith("js"))]:
+        for position in [index for index, word in enumerate(lowered)
+                         if word in first_words or word[-1] in GLUED_ENDS or "." in word]:
             if position < next_free:
                 continue
             word = lowered[position]
@@ -481,15 +485,18 @@ def find_technologies(text: str) -> tuple[str, ...]:
                     glued_at.add(len(matches))
                     matches.append((position, position + 1, alias))
                 continue
-            if word in longer:
+            if word in longer and position + 1 < len(lowered) and \
+                    lowered[position + 1] in second_words[word]:
                 candidates = [
                     alias for length, table in longer[word]
                     if (alias := table.get(tuple(lowered[position:position + length]))) is not None
                 ]
                 if word in single:
                     candidates.append(single[word])
-            else:
+            elif word in single:
                 candidates = (single[word],)
+            else:
+                continue
             for alias in candidates:
                 end = position + len(alias.words)
                 # A long-list name that is also a word, without its cue, leaves its words to
@@ -507,6 +514,10 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 next_free = end
                 break
         if not matches:
+            continue
+        if not lower_case and all(alias.rule is None for _, _, alias in matches):
+            for _, _, alias in matches:  # names that are never words: nothing to weigh
+                found.setdefault(alias.canonical)
             continue
         # True: the technology; False: not yet, evidence may come; None: not the technology.
         accepted: list[bool | None] = [
