@@ -198,8 +198,6 @@ class Rule:
     open: bool = False
     #: A name from the long list that is also a word: only its cues right by it count.
     listed: bool = False
-    #: How near another technology must be to vouch for the name.
-    anchor_reach: int = WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +286,7 @@ def package_rule(ecosystem: str) -> Rule:
         cues = ECOSYSTEM_CUES[ecosystem]
     except KeyError:
         raise ValueError(f"unknown ecosystem {ecosystem!r}") from None
-    return Rule(True, frozenset(cues.split()), frozenset(), frozenset(), frozenset(), reach=2, anchor_reach=0, listed=True)
+    return Rule(True, frozenset(cues.split()), frozenset(), frozenset(), frozenset(), reach=2, listed=True)
 
 
 def build_gazetteer(
@@ -447,13 +445,13 @@ def has_evidence(
     # name ("Prometheus and Loki ... connect to Grafana"); generic words must be near.
     if not strict and not rule.cues.isdisjoint(lowered):
         return True
-    if not (rule.strict or strict) and (not near.isdisjoint(TECH_WORDS) or technical_words(near)):
+    if not (rule.strict or strict) and technical_words(near):
         return True
     # In lower case, a technical word right by the name ("benchmarked rust", "rewrite
     # this in swift") vouches for it; further away it may be about something else.
     if strict and not rule.strict and technical_words(around(lowered, start, end, 3)):
         return True
-    return any(start - rule.anchor_reach <= anchor < end + rule.anchor_reach for anchor in anchors)
+    return any(start - WINDOW <= anchor < end + WINDOW for anchor in anchors)
 
 
 def find_technologies(text: str) -> tuple[str, ...]:
