@@ -92,6 +92,18 @@ PROSE_SLASHES = frozenset(
 )
 
 
+#: Words right after a long-list name that show it is a package: "the requests library".
+PACKAGE_WORDS = frozenset(
+    "library libraries lib package packages module modules crate crates gem gems plugin "
+    "plugins extension bibliothek paket pakete modul erweiterung".split()
+)
+URL_RE = re.compile(r"\w+://\S+")
+#: Words that set two names side by side: "go vs rust".
+COMPARISONS = frozenset({"vs", "versus", "vs.", "gegen", "oder", "or"})
+
+#: How long a name must be for its misspellings to count.
+MISSPELT_LENGTH = 7
+
 #: How many words either side of a guarded name are searched for evidence and blockers.
 WINDOW = 5
 
@@ -123,7 +135,7 @@ TECH_WORDS = frozenset(
     fehler funktion funktionen gebaut implementiert klasse klassen komponente komponenten
     konfiguration migriert modul paket pakete programm programmiert projekt projekte
     quellcode rechner refaktoriert schnittstelle skript skripte umgeschrieben umgestellt
-    werkzeug werkzeuge werkzeugen
+    werkzeuge werkzeugen
     """.split()
 )
 
@@ -196,7 +208,8 @@ class Rule:
     reach: int = WINDOW
     #: Whether the name counts unless a blocker is near (a row with blockers and no guarded name).
     open: bool = False
-    #: A name from the long list that is also a word: only its cues right by it count.
+    #: A name from the long list that is also a word: only its cues right before it count, or
+    #: a word such as "library" right after it.
     listed: bool = False
 
 
@@ -224,6 +237,9 @@ class Gazetteer:
     first_words: frozenset[str]
     #: The second words of the names in `longer`, by their first word: a quick "no".
     second_words: Mapping[str, frozenset[str]]
+    #: Misspellings of the curated one-word names of at least `MISSPELT_LENGTH` letters that
+    #: are never words: a letter left out or two swapped ("Kubernets", "Postrges").
+    misspellings: Mapping[str, Alias]
     #: Every name, guarded or not, normalised by `name_key()`, to its canonical name.
     names: Mapping[str, str]
     #: The same names with spacing and punctuation removed, for a forgiving lookup.
@@ -332,6 +348,7 @@ def build_gazetteer(
             else:
                 aliases[words] = Alias(words, canonical, rule=rule if rule and rule.open else None)
 
+    curated = frozenset(categories)
     rules: dict[str, Rule] = {}
     for row in packages:
         canonical = (row.get("name") or "").strip()
@@ -365,6 +382,9 @@ def build_gazetteer(
             word: tuple(sorted(by_length.items(), reverse=True)) for word, by_length in longer.items()
         },
         first_words=frozenset(single) | frozenset(longer),
+        misspellings=misspellings_of(
+            [alias for alias in single.values() if alias.rule is None and alias.canonical in curated],
+            frozenset(single) | frozenset(longer)),
         second_words={
             word: frozenset(words[1] for _, table in by_length.items() for words in table)
             for word, by_length in longer.items()
@@ -373,6 +393,25 @@ def build_gazetteer(
         squashed=squashed,
         categories=categories,
     )
+
+
+def misspellings_of(aliases: Iterable[Alias], names: frozenset[str]) -> dict[str, Alias]:
+    """Map each name with a letter left out, or two neighbours swapped, to its alias.
+
+    Names shorter than `MISSPELT_LENGTH`, spellings that are names themselves, and
+    spellings two names share are left out.
+    """
+    found: dict[str, Alias | None] = {}
+    for alias in aliases:
+        word = alias.words[0]
+        if len(word) < MISSPELT_LENGTH or not word.isalpha():
+            continue
+        variants = {word[:index] + word[index + 1:] for index in range(len(word))}
+        variants |= {word[:index] + word[index + 1] + word[index] + word[index + 2:]
+                     for index in range(len(word) - 1) if word[index] != word[index + 1]}
+        for variant in variants - names:
+            found[variant] = alias if found.get(variant, alias) is alias else None
+    return {variant: alias for variant, alias in found.items() if alias is not None}
 
 
 @functools.cache
@@ -417,6 +456,8 @@ def technical(sentence: str, lowered: list[str], plain_matches: int, guarded_mat
     tech_words = technical_words(lowered)
     if tech_words >= 2 or (tech_words and (plain_matches or guarded_matches >= 2)):
         return True
+    if guarded_matches >= 2 and len(lowered) <= 8 and not COMPARISONS.isdisjoint(lowered):
+        return True  # a short comparison of two names: "W01 go vs rust", "flask or django"
     if COMMIT_RE.match(sentence) or CODE_RE.search(sentence):
         return True
     return any(path.lower() not in PROSE_SLASHES for path in SLASH_RE.findall(sentence))
@@ -429,9 +470,10 @@ def has_evidence(
 
     `strict` (a guarded name in lower case) leaves out generic technical words.
     """
+    if rule.listed:  # "pip install rich", "the requests library"; no version: "release line 3.3.x"
+        return not rule.cues.isdisjoint(lowered[max(0, start - rule.reach):start]) or (
+            end < len(lowered) and lowered[end] in PACKAGE_WORDS)
     near = around(lowered, start, end, rule.reach)
-    if rule.listed:  # no version either: "the release line 3.3.x"
-        return not near.isdisjoint(rule.cues)
     if blocked(rule, lowered, start, end, near):
         return False
     if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
@@ -456,6 +498,8 @@ def has_evidence(
 
 def find_technologies(text: str) -> tuple[str, ...]:
     """Return the canonical names of the technologies in a text, in order of first mention."""
+    if "://" in text:  # a link names a host and a path, not what the text is about
+        text = URL_RE.sub(" ", text)
     gazetteer = get_gazetteer()
     single, longer, first_words = gazetteer.single, gazetteer.longer, gazetteer.first_words
     second_words = gazetteer.second_words
@@ -511,6 +555,13 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 matches.append((position, end, alias))
                 next_free = end
                 break
+        # A capitalised word that misspells a name ("Kubernets") is that name.
+        misspellings = gazetteer.misspellings
+        if not misspellings.keys().isdisjoint(lowered):
+            for index, word in enumerate(lowered):
+                if word in misspellings and words[index][0].isupper() and not any(
+                        start <= index < end for start, end, _ in matches):
+                    found.setdefault(misspellings[word].canonical)
         if not matches:
             continue
         if not lower_case and all(alias.rule is None for _, _, alias in matches):

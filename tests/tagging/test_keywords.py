@@ -412,3 +412,32 @@ def test_long_list_rows_never_override_curated_names():
     assert gazetteer.single["tempo"].rule.listed
     with pytest.raises(ValueError, match="unknown ecosystem"):
         build_gazetteer([], [{"name": "Tempo", "ecosystem": "nowhere", "common": "1"}])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kubernets cluster down after the upgrade", ("Kubernetes",)),
+        ("I think biggest issue will be BoostrapVue.", ("BootstrapVue",)),
+        ("Postrges is slow on this box", ("PostgreSQL",)),
+        ("kubernets in lower case could be anything", ()),
+        ("Dockers on strike in the port", ()),  # a plural, and a short name: not a misspelling
+    ],
+)
+def test_misspelt_long_names_in_capitals(text, expected):
+    assert tags(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Linting with [ESLint](https://github.com/palantir/tslint)", ("ESLint",)),
+        ("W01 go vs rust", ("Go", "Rust")),
+        ("flask or django?", ("Flask", "Django")),
+        ("we go or we stay, said the rust-coloured cat", ()),
+        ("=HYPERLINK(\"http://x\") Python", ("Python",)),  # "python" before a word is no cue
+        ("the rich library", ("Rich",)),
+    ],
+)
+def test_links_comparisons_and_package_cues(text, expected):
+    assert tags(text) == expected

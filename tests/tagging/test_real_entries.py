@@ -14,8 +14,9 @@ Held-out figures over time (precision, recall, F1; hard negatives tagged of 90):
 - when the set was added: 0.932, 0.665, 0.776; 7.
 - guarded names in lower case in plainly technical sentences: 0.923, 0.718, 0.808; 7.
 - the long list of 20,000 names, editors, CLIs and trackers as tags, glued versions,
-  blockers for unguarded names, German compounds as technical words: 0.919, 0.816,
-  0.865; 4. Ordinary prose: 9 of 331 sentences tagged (37 before the blockers).
+  misspellings, blockers for unguarded names, German compounds as technical words,
+  links left out: 0.920, 0.823, 0.869; 4. Ordinary prose: 9 of 331 sentences tagged (37
+  before the blockers).
 
 The floors below sit a little under the latest figures: they catch a regression. The
 targets of the work on the tagger are higher (held-out F1 0.92 with precision 0.95, at
@@ -78,7 +79,7 @@ def test_keyword_tagger_on_real_text(rows):
 
     precision, recall, f1 = figures["held-out"]
     assert f1 >= 0.85 and precision >= 0.90
-    assert figures["development"][2] >= 0.92
+    assert figures["development"][2] >= 0.93
     assert len(tagged) <= 5
 
 
