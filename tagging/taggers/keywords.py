@@ -376,15 +376,16 @@ def build_gazetteer(
             single[words[0]] = alias
         else:
             longer.setdefault(words[0], {}).setdefault(len(words), {})[words] = alias
+    first_words = frozenset(single) | frozenset(longer)
     return Gazetteer(
         single=single,
         longer={
             word: tuple(sorted(by_length.items(), reverse=True)) for word, by_length in longer.items()
         },
-        first_words=frozenset(single) | frozenset(longer),
+        first_words=first_words,
         misspellings=misspellings_of(
             [alias for alias in single.values() if alias.rule is None and alias.canonical in curated],
-            frozenset(single) | frozenset(longer)),
+            first_words),
         second_words={
             word: frozenset(words[1] for _, table in by_length.items() for words in table)
             for word, by_length in longer.items()
@@ -434,13 +435,16 @@ def around(lowered: list[str], start: int, end: int, reach: int = WINDOW) -> set
     return {*lowered[max(0, start - reach):start], *lowered[end:end + reach]}
 
 
-def blocked(rule: Rule, lowered: list[str], start: int, end: int, near: set[str]) -> bool:
-    """Tell whether a word around a guarded match (`near`: `around()` it) shows it is the ordinary word."""
+def blocked(rule: Rule, lowered: list[str], start: int, end: int, near: set[str] | None = None) -> bool:
+    """Tell whether a word around a guarded match shows it is the ordinary word.
+
+    `near` is `around()` the match within the rule's reach, when the caller has it already.
+    """
     if start and lowered[start - 1] in rule.before:
         return True
     if end < len(lowered) and lowered[end] in rule.after:
         return True
-    return not rule.near.isdisjoint(near)
+    return not rule.near.isdisjoint(around(lowered, start, end, rule.reach) if near is None else near)
 
 
 def technical(sentence: str, lowered: list[str], plain_matches: int, guarded_matches: int = 0) -> bool:
@@ -502,7 +506,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
         text = URL_RE.sub(" ", text)
     gazetteer = get_gazetteer()
     single, longer, first_words = gazetteer.single, gazetteer.longer, gazetteer.first_words
-    second_words = gazetteer.second_words
+    second_words, misspellings = gazetteer.second_words, gazetteer.misspellings
     found: dict[str, None] = {}
     for sentence in SENTENCE_RE.split(text):
         words = TOKEN_RE.findall(sentence)
@@ -556,7 +560,6 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 next_free = end
                 break
         # A capitalised word that misspells a name ("Kubernets") is that name.
-        misspellings = gazetteer.misspellings
         if not misspellings.keys().isdisjoint(lowered):
             for index, word in enumerate(lowered):
                 if word in misspellings and words[index][0].isupper() and not any(
@@ -571,21 +574,18 @@ def find_technologies(text: str) -> tuple[str, ...]:
         # True: the technology; False: not yet, evidence may come; None: not the technology.
         accepted: list[bool | None] = [
             True if alias.rule is None or alias.rule.listed  # a listed one had its cue
-            else alias.rule.open and not blocked(
-                alias.rule, lowered, start, end, around(lowered, start, end, alias.rule.reach))
+            else alias.rule.open and not blocked(alias.rule, lowered, start, end)
             for start, end, alias in matches
         ]
         for index in glued_at:
             start, end, alias = matches[index]
-            accepted[index] = alias.rule is None or not blocked(
-                alias.rule, lowered, start, end, around(lowered, start, end, alias.rule.reach))
+            accepted[index] = alias.rule is None or not blocked(alias.rule, lowered, start, end)
         # A guarded name in lower case is the technology in a sentence plainly about
         # software, unless a blocker says otherwise ("feat(flask): add sentry"); in
         # its exact spelling it needs evidence nearby, as below.
         if lower_case:
             unblocked = {index for index in lower_case if not blocked(
-                matches[index][2].rule, lowered, matches[index][0], matches[index][1],
-                around(lowered, matches[index][0], matches[index][1]))}
+                matches[index][2].rule, lowered, matches[index][0], matches[index][1])}
             technical_sentence = bool(unblocked) and technical(
                 sentence, lowered, accepted.count(True), len(unblocked))
             for index in lower_case:  # outside such a sentence, the row's own cues must vouch
