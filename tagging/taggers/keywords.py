@@ -430,12 +430,12 @@ def canonical_name(value: str) -> str | None:
     return gazetteer.names.get(name_key(value)) or gazetteer.squashed.get(squash(value))
 
 
-def around(lowered: list[str], start: int, end: int, reach: int = WINDOW) -> set[str]:
+def around(lowered: list[str], start: int, end: int, reach: int = WINDOW) -> list[str]:
     """The words within `reach` either side of a match."""
-    return {*lowered[max(0, start - reach):start], *lowered[end:end + reach]}
+    return lowered[start - reach if start > reach else 0:start] + lowered[end:end + reach]
 
 
-def blocked(rule: Rule, lowered: list[str], start: int, end: int, near: set[str] | None = None) -> bool:
+def blocked(rule: Rule, lowered: list[str], start: int, end: int, near: list[str] | None = None) -> bool:
     """Tell whether a word around a guarded match shows it is the ordinary word.
 
     `near` is `around()` the match within the rule's reach, when the caller has it already.
@@ -444,7 +444,8 @@ def blocked(rule: Rule, lowered: list[str], start: int, end: int, near: set[str]
         return True
     if end < len(lowered) and lowered[end] in rule.after:
         return True
-    return not rule.near.isdisjoint(around(lowered, start, end, rule.reach) if near is None else near)
+    return bool(rule.near) and not rule.near.isdisjoint(
+        around(lowered, start, end, rule.reach) if near is None else near)
 
 
 def technical(sentence: str, lowered: list[str], plain_matches: int, guarded_matches: int = 0) -> bool:
@@ -485,7 +486,7 @@ def has_evidence(
     # A bare major version ("Java 17", "react 18") where a technology is named too.
     if end < len(lowered) and lowered[end].isdigit() and len(lowered[end]) <= 3 and anchors:
         return True
-    if not near.isdisjoint(rule.cues):
+    if not rule.cues.isdisjoint(near):
         return True
     # In its exact spelling, the row's own cue anywhere in the sentence vouches for a
     # name ("Prometheus and Loki ... connect to Grafana"); generic words must be near.
