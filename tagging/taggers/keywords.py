@@ -47,6 +47,7 @@ Blockers win over cues.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -80,6 +81,9 @@ CODE_RE = re.compile(r"\b\d+\.\d+|\bv\d+\b|@\w|\w_\w|(?:^|\s)--?\w|\w\.(?:py|js|
 GLUED_RE = re.compile(
     r"(\.?[a-z][\w.+#]*?[a-z+#])(?:v?\d+(?:\.(?:\d+|x))*|\.?js|\.(?:ya?ml|toml|json|ini|cfg|conf))"
 )
+#: How many different words `Gazetteer.notice()` keeps before it forgets them all.
+SEEN_WORDS = 500_000
+
 #: How a word `GLUED_RE` may match ends, unless it has a dot: a digit, or the "s" of "js".
 GLUED_ENDS = frozenset("0123456789s")
 
@@ -246,6 +250,41 @@ class Gazetteer:
     squashed: Mapping[str, str]
     #: Canonical name to category.
     categories: Mapping[str, str]
+    #: Of the words met in texts so far (`seen`), those that start a name or are a name
+    #: glued to a version, and the glued ones' aliases: `notice()` fills them, so that
+    #: each word is looked at once.
+    interesting: set[str] = dataclasses.field(default_factory=set, compare=False, repr=False)
+    glued: dict[str, Alias] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    seen: set[str] = dataclasses.field(default_factory=set, compare=False, repr=False)
+
+    def notice(self, words: Iterable[str]) -> bool:
+        """Sort the words not met before into `interesting` ones and `glued` names ("vite4").
+
+        Return False if some are left unsorted: the gazetteer has met `SEEN_WORDS` words
+        already, and takes no more.
+        """
+        seen, interesting = self.seen, self.interesting
+        for word in words:
+            if word in seen:
+                continue
+            if len(seen) >= SEEN_WORDS:
+                return False
+            if word in self.first_words:
+                interesting.add(word)
+            elif (alias := glued_alias(self.single, word)) is not None:
+                self.glued[word] = alias
+                interesting.add(word)
+            seen.add(word)
+        return True
+
+
+def glued_alias(single: Mapping[str, Alias], word: str) -> Alias | None:
+    """The one-word name glued to a version, to "js" or to a file extension in `word`, if any."""
+    if word[-1] in GLUED_ENDS or "." in word:
+        glued = GLUED_RE.fullmatch(word)
+        if glued is not None:
+            return single.get(glued.group(1))
+    return None
 
 
 def words_of(text: str) -> list[str]:
@@ -508,6 +547,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
     gazetteer = get_gazetteer()
     single, longer, first_words = gazetteer.single, gazetteer.longer, gazetteer.first_words
     second_words, misspellings = gazetteer.second_words, gazetteer.misspellings
+    seen, interesting, glued = gazetteer.seen, gazetteer.interesting, gazetteer.glued
     found: dict[str, None] = {}
     for sentence in SENTENCE_RE.split(text):
         words = TOKEN_RE.findall(sentence)
@@ -518,16 +558,19 @@ def find_technologies(text: str) -> tuple[str, ...]:
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         glued_at: set[int] = set()  # names glued to a version ("vite4")
         next_free = 0  # the word after the last match: matches do not overlap
-        for position in [index for index, word in enumerate(lowered)
-                         if word in first_words or word[-1] in GLUED_ENDS or "." in word]:
+        if seen.issuperset(lowered) or gazetteer.notice(lowered):
+            positions = [index for index, word in enumerate(lowered) if word in interesting]
+        else:  # more different words than the gazetteer remembers: look at each
+            positions = [index for index, word in enumerate(lowered)
+                         if word in first_words or glued_alias(single, word) is not None]
+        for position in positions:
             if position < next_free:
                 continue
             word = lowered[position]
             if word not in first_words:
                 # A name glued to its version ("vite4", "python3.12", ".NET8") is the
                 # technology, whatever the name alone would need.
-                glued = GLUED_RE.fullmatch(word)
-                alias = single.get(glued.group(1)) if glued else None
+                alias = glued.get(word) or glued_alias(single, word)
                 if alias is not None:
                     glued_at.add(len(matches))
                     matches.append((position, position + 1, alias))
