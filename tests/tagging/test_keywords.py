@@ -441,3 +441,14 @@ def test_misspelt_long_names_in_capitals(text, expected):
 )
 def test_links_comparisons_and_package_cues(text, expected):
     assert tags(text) == expected
+
+
+def test_names_are_found_when_the_gazetteer_remembers_no_more_words(monkeypatch):
+    from tagging.taggers import keywords
+
+    gazetteer = keywords.get_gazetteer()
+    monkeypatch.setattr(keywords, "SEEN_WORDS", len(gazetteer.seen))
+    text = "Zyxwvu qwertzuiop: moved the build to vite4 and python3.12 with Django"
+    assert not gazetteer.seen.issuperset(keywords.words_of(text.lower()))
+    assert keywords.find_technologies(text) == ("Vite", "Python", "Django")
+    assert "zyxwvu" not in gazetteer.seen, "nothing more is remembered"
