@@ -226,6 +226,10 @@ class Alias:
     #: Exact spellings a guarded name must have; None when any case matches.
     spellings: frozenset[tuple[str, ...]] | None = None
     rule: Rule | None = None
+    #: A long-list name that is also a word, in its own spelling of several words or with
+    #: inner capitals ("Google Chrome", "GitHub Pages", "OpenBSD"): weighed like a guarded
+    #: name, on evidence around it, when no cue of its ecosystem is by it.
+    spelled: Alias | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +335,8 @@ def parse_rule(row: Mapping[str, str | None]) -> Rule:
     for word in (*cues, *near, *before, *after):
         if words_of(word) != [word]:
             raise ValueError(f"{row['canonical']}: cue or blocker {word!r} is not a single word")
+    # A cue's plural is a cue too: "engine", "engines".
+    cues |= {cue + "s" for cue in cues if cue.isalpha() and len(cue) > 2 and not cue.endswith("s")}
     return Rule(evidence == "cues", cues, frozenset(near), frozenset(before), frozenset(after),
                 open=not split_field(row.get("guarded")))
 
@@ -342,6 +348,14 @@ def package_rule(ecosystem: str) -> Rule:
     except KeyError:
         raise ValueError(f"unknown ecosystem {ecosystem!r}") from None
     return Rule(True, frozenset(cues.split()), frozenset(), frozenset(), frozenset(), reach=2, listed=True)
+
+
+def spelled_rule(ecosystem: str) -> Rule:
+    """The rule of a long-list name that is also a word, written in its own spelling with capitals.
+
+    Its ecosystem's cues, technical words, a version or another technology nearby vouch for it.
+    """
+    return Rule(False, package_rule(ecosystem).cues, frozenset(), frozenset(), frozenset())
 
 
 def build_gazetteer(
@@ -394,9 +408,10 @@ def build_gazetteer(
         if not canonical or canonical in categories:
             continue
         ecosystem = (row.get("ecosystem") or "").strip()
-        rule = None
+        rule = spelled = None
         if (row.get("common") or "").strip() == "1":
             rule = rules.get(ecosystem) or rules.setdefault(ecosystem, package_rule(ecosystem))
+            spelled = rules.get("^" + ecosystem) or rules.setdefault("^" + ecosystem, spelled_rule(ecosystem))
         for index, name in enumerate([canonical, *split_field(row.get("aliases"))]):
             key, squashed_name = name_key(name), squash(name)
             if not key or key in names or squashed_name in squashed or key in TECH_WORDS:
@@ -406,7 +421,10 @@ def build_gazetteer(
             names[key] = squashed[squashed_name] = canonical
             categories[canonical] = ecosystem
             words = tuple(key.split())
-            aliases[words] = Alias(words, canonical, rule=rule)
+            as_spelled = None
+            if rule is not None and not name.isupper() and (" " in name.strip() or not name[1:].islower()):
+                as_spelled = Alias(words, canonical, frozenset({tuple(words_of(name))}), spelled)
+            aliases[words] = Alias(words, canonical, rule=rule, spelled=as_spelled)
 
     single: dict[str, Alias] = {}
     longer: dict[str, dict[int, dict[tuple[str, ...], Alias]]] = {}
@@ -522,8 +540,10 @@ def has_evidence(
         return False
     if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
         return True
-    # A bare major version ("Java 17", "react 18") where a technology is named too.
-    if end < len(lowered) and lowered[end].isdigit() and len(lowered[end]) <= 3 and anchors:
+    # A bare major version ("Java 17", "react 18") where a technology or a technical word
+    # is named too ("upgrading from Expo 34").
+    if end < len(lowered) and lowered[end].isdigit() and len(lowered[end]) <= 3 and (
+            anchors or technical_words(near)):
         return True
     if not rule.cues.isdisjoint(near):
         return True
@@ -593,7 +613,10 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 # shorter names: "Jest snapshot tests" is Jest, not the package jest-snapshot.
                 if alias.rule is not None and alias.rule.listed and not has_evidence(
                         alias.rule, lowered, position, end, []):
-                    continue
+                    # In its own spelling ("Firefox", "GitHub Pages"), evidence may vouch for it.
+                    if alias.spelled is None or tuple(words[position:end]) not in alias.spelled.spellings:
+                        continue
+                    alias = alias.spelled
                 if alias.spellings is not None:
                     spelling = tuple(words[position:end])
                     if spelling not in alias.spellings:
