@@ -578,6 +578,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         glued_at: set[int] = set()  # names glued to a version ("vite4")
         next_free = 0  # the word after the last match: matches do not overlap
+        weigh = False  # whether a match has a rule to weigh
         if seen.issuperset(lowered) or gazetteer.notice(lowered):
             positions = [index for index, word in enumerate(lowered) if word in interesting]
         else:  # more different words than the gazetteer remembers: look at each
@@ -594,6 +595,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 if alias is not None:
                     glued_at.add(len(matches))
                     matches.append((position, position + 1, alias))
+                    weigh = weigh or alias.rule is not None
                 continue
             if word in longer and position + 1 < len(lowered) and \
                     lowered[position + 1] in second_words[word]:
@@ -624,6 +626,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
                             continue
                         lower_case.add(len(matches))
                 matches.append((position, end, alias))
+                weigh = weigh or alias.rule is not None
                 next_free = end
                 break
         # A capitalised word that misspells a name ("Kubernets") is that name.
@@ -634,7 +637,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
                     found.setdefault(misspellings[word].canonical)
         if not matches:
             continue
-        if not lower_case and all(alias.rule is None for _, _, alias in matches):
+        if not weigh:
             for _, _, alias in matches:  # names that are never words: nothing to weigh
                 found.setdefault(alias.canonical)
             continue
