@@ -25,7 +25,9 @@ Where the names come from:
   descriptions name.
 - **wamerican**, **wbritish** and **wngerman** (Debian): English and German word lists. A name that is
   also a word ("requests", "click", "rich", "tempo") or has at most three letters is marked
-  ``common``: the tagger takes it only with a cue of its ecosystem nearby.
+  ``common``: the tagger takes it only with a cue of its ecosystem nearby. The lower-case
+  entries of **wamerican-huge** and **wbritish-huge** count as words too ("installer",
+  "micro").
 """
 from __future__ import annotations
 
@@ -173,6 +175,20 @@ def words(packages: dict, cache: Path) -> set[str]:
         deb = fetch(f"{DEBIAN}/{packages[package]['Filename']}", cache)
         text = deb_member(deb, f"/usr/share/dict/{path}").decode("utf-8", "replace")
         found.update(line.strip().lower().removesuffix("'s") for line in text.splitlines())
+    return found
+
+
+def lower_case_words(packages: dict, cache: Path) -> set[str]:
+    """The lower-case entries of Debian's biggest English word lists: common nouns, not names.
+
+    A name that is one of them ("installer", "micro") is a word; their parts are not used,
+    for these lists hold "js" and "io" too.
+    """
+    found: set[str] = set()
+    for package, path in (("wamerican-huge", "american-english-huge"), ("wbritish-huge", "british-english-huge")):
+        deb = fetch(f"{DEBIAN}/{packages[package]['Filename']}", cache)
+        text = deb_member(deb, f"/usr/share/dict/{path}").decode("utf-8", "replace")
+        found.update(line for line in map(str.strip, text.splitlines()) if line.islower() and "'" not in line)
     return found
 
 
@@ -361,6 +377,7 @@ def build(cache: Path) -> list[dict]:
     """All rows, deduplicated by name, most used first."""
     debian, packages = debian_rows(cache)
     dictionary = words(packages, cache)
+    common_nouns = lower_case_words(packages, cache)
     python = [row for row in debian if row["ecosystem"] == "pypi"]
     with ThreadPoolExecutor(16) as pool:
         spellings = list(pool.map(lambda row: pypi_name(row["name"], cache), python))
@@ -398,7 +415,7 @@ def build(cache: Path) -> list[dict]:
         ]
         parts = re.split(r"[-_.\s/@]+", row["name"].lower().strip("@"))
         row["common"] = int(
-            len(row["name"]) <= 3 or row["name"].lower() in dictionary
+            len(row["name"]) <= 3 or row["name"].lower() in dictionary or row["name"].lower() in common_nouns
             or (row["ecosystem"] not in ("aws", "google") and all(
                 part in dictionary or part in TECH_WORDS or part in GENERIC for part in parts))
         )

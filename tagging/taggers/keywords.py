@@ -117,7 +117,7 @@ TECH_WORDS = frozenset(
     api apis app apps application applications async backend backends benchmark benchmarked
     benchmarking benchmarks
     binary binaries bindings branch bug bugs build builds building built bump bumped cache
-    caching callback callbacks ci cli client clients cluster clusters code codebase commit
+    caching callback callbacks changelog ci cli client clients cluster clusters code codebase commit
     commits compile compiled compiler compiling component components concurrency config
     configuration container containers crate crates database databases debug debugged
     debugging dependencies dependency deploy deployed deploying deployment deployments
