@@ -36,6 +36,11 @@ Columns of the CSV:
   after it, ``word`` anywhere near it. ``@name`` stands for a shared set in `WORD_SETS`.
   A row with blockers and no guarded name counts unless a blocker is near ("a python in
   the zoo", "die Insel Kotlin").
+- ``ordinary``: ``en`` where the guarded name's ordinary sense is an English word that
+  German does not use ("Windows", "Flask", "Spring"): in a German sentence, the name in
+  its exact spelling is the technology unless a blocker is near ("Heute starte ich
+  Windows neu"). Names that are German words or names too (Java, Kafka, Docker, Swift)
+  have it empty.
 
 Evidence is looked for within `WINDOW` words either side and within one sentence; another
 technology nearby (Django, iOS, or a guarded name with evidence of its own) counts, and so
@@ -180,6 +185,25 @@ def technical_words(words: Iterable[str]) -> int:
     return sum(1 for word in words if word in TECH_WORDS or (len(word) > 8 and COMPOUND_RE.fullmatch(word)))
 
 
+#: Short words of German and of English, to tell a German sentence by: two German ones and
+#: more of them than English ones.
+GERMAN_WORDS = frozenset(
+    "der die das den dem des und ist sind nicht mit für auf ich wir ein eine einen einem "
+    "wird werden wurde auch als bei nach wie kann oder aber noch wenn nur sich von zu im "
+    "zum zur über unter dann dass habe hat haben mein meine unsere euch ihr".split()
+)
+ENGLISH_WORDS = frozenset(
+    "the and is are not with for on of to in a an it this that we our my be was were from "
+    "by at or but can will has have".split()
+)
+
+
+def german(lowered: list[str]) -> bool:
+    """Tell whether a sentence's lower-cased words are German rather than English."""
+    german_words = sum(1 for word in lowered if word in GERMAN_WORDS)
+    return german_words >= 2 and german_words > sum(1 for word in lowered if word in ENGLISH_WORDS)
+
+
 #: Shared blocker sets, referenced from the CSV as ``@name``.
 WORD_SETS: Mapping[str, str] = {
     # A name used for a person ("Ruby said", "asked Julia") rather than a technology.
@@ -215,6 +239,9 @@ class Rule:
     #: A name from the long list that is also a word: only its cues right before it count, or
     #: a word such as "library" right after it.
     listed: bool = False
+    #: Whether the ordinary word is English only ("Windows", "Flask"): in a German sentence,
+    #: the name in its exact spelling is the technology unless a blocker is near.
+    english: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,8 +364,11 @@ def parse_rule(row: Mapping[str, str | None]) -> Rule:
             raise ValueError(f"{row['canonical']}: cue or blocker {word!r} is not a single word")
     # A cue's plural is a cue too: "engine", "engines".
     cues |= {cue + "s" for cue in cues if cue.isalpha() and len(cue) > 2 and not cue.endswith("s")}
+    ordinary = (row.get("ordinary") or "").strip()
+    if ordinary not in ("", "en"):
+        raise ValueError(f"{row['canonical']}: ordinary must be empty or 'en', not {ordinary!r}")
     return Rule(evidence == "cues", cues, frozenset(near), frozenset(before), frozenset(after),
-                open=not split_field(row.get("guarded")))
+                open=not split_field(row.get("guarded")), english=ordinary == "en")
 
 
 def package_rule(ecosystem: str) -> Rule:
@@ -647,6 +677,14 @@ def find_technologies(text: str) -> tuple[str, ...]:
             else alias.rule.open and not blocked(alias.rule, lowered, start, end)
             for start, end, alias in matches
         ]
+        # In German, an English word is the name: "Heute starte ich Windows neu".
+        in_german = None
+        for index, (start, end, alias) in enumerate(matches):
+            if accepted[index] is False and alias.rule.english and index not in lower_case:
+                if in_german is None:
+                    in_german = german(lowered)
+                if in_german and not blocked(alias.rule, lowered, start, end):
+                    accepted[index] = True
         for index in glued_at:
             start, end, alias = matches[index]
             accepted[index] = alias.rule is None or not blocked(alias.rule, lowered, start, end)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tagging.taggers.base import TaggedEntry
-from tagging.taggers.keywords import KeywordTagger, build_gazetteer, canonical_name, get_gazetteer
+from tagging.taggers.keywords import KeywordTagger, build_gazetteer, canonical_name, find_technologies, get_gazetteer
 
 LABELLED_ENTRIES = Path(__file__).parent / "data" / "labelled_entries.csv"
 
@@ -452,3 +452,20 @@ def test_names_are_found_when_the_gazetteer_remembers_no_more_words(monkeypatch)
     assert not gazetteer.seen.issuperset(keywords.words_of(text.lower()))
     assert keywords.find_technologies(text) == ("Vite", "Python", "Django")
     assert "zyxwvu" not in gazetteer.seen, "nothing more is remembered"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Heute starte ich Windows neu, dann funktioniert alles.", ("Windows",)),
+    ("Während Flask seit Jahren als Klassiker gilt, ist das hier neu.", ("Flask",)),
+    ("Er nennt die Fenster nur Windows.", ()),  # a blocker is near
+    ("Today I restart Windows and it all works.", ()),  # English: evidence is needed
+    ("Die Kafka-Ausstellung zeigt Briefe an Milena.", ()),  # Kafka is a name in German too
+])
+def test_an_english_word_in_a_german_sentence_is_the_technology(text, expected):
+    assert find_technologies(text) == expected
+
+
+def test_the_ordinary_column_takes_only_en():
+    row = {"canonical": "Thing", "category": "tool", "guarded": "Thing", "ordinary": "fr"}
+    with pytest.raises(ValueError, match="ordinary"):
+        build_gazetteer([row])
