@@ -79,7 +79,7 @@ SQUASH_RE = re.compile(r"[^\w+#]|_")
 COMMIT_RE = re.compile(r"^\s*[\w.-]+(?:\([\w./@-]+\))?!?:\s")
 # A version ("5.2.3", "v3", "python3.12"), a path or scoped package ("ios/Podfile",
 # "@angular/cli"), snake_case, a flag, a file name or a call.
-CODE_RE = re.compile(r"\b\d+\.\d+|\bv\d+\b|@\w|\w_\w|(?:^|\s)--?\w|\w\.(?:py|js|ts|json|ya?ml|toml|lock)\b|\w\(\)|`")
+CODE_RE = re.compile(r"\b\d+\.\d+(?!\.?\d|\s?(?:l|ml|kg|g|mg|mm|cm|km|m|h|min|million|billion|percent|prozent|mio|mrd|liter|litre|litres|liters|meter|metres|meters|°|%)\b)|\bv\d+\b|@\w|\w_\w|(?:^|\s)--?\w|\w\.(?:py|js|ts|json|ya?ml|toml|lock)\b|\w\(\)|`")
 
 # A name glued to a version ("vite4", "vuejs3", "python3.12", ".net8", "go1.22"), to "js"
 # ("astrojs", "expressjs") or to the extension of its configuration file ("travis.yml").
@@ -497,7 +497,8 @@ def misspellings_of(aliases: Iterable[Alias], names: frozenset[str]) -> dict[str
         variants = {word[:index] + word[index + 1:] for index in range(len(word))}
         variants |= {word[:index] + word[index + 1] + word[index] + word[index + 2:]
                      for index in range(len(word) - 1) if word[index] != word[index + 1]}
-        for variant in variants - names:
+        # "mongooses" misspells "mongoosejs", but it is the plural of a name.
+        for variant in {v for v in variants - names if not (v[-1] == "s" and v[:-1] in names)}:
             found[variant] = alias if found.get(variant, alias) is alias else None
     return {variant: alias for variant, alias in found.items() if alias is not None}
 

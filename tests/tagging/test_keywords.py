@@ -469,3 +469,16 @@ def test_the_ordinary_column_takes_only_en():
     row = {"canonical": "Thing", "category": "tool", "guarded": "Thing", "ordinary": "fr"}
     with pytest.raises(ValueError, match="ordinary"):
         build_gazetteer([row])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Mongooses are renowned for their ability to kill snakes.", ()),  # not "mongoosejs" misspelt
+    ("The most important flask feature: it keeps the heat, with 1.2l inside.", ()),  # a measure, not a version
+    ("Upgraded the flask app to 2.3.1 today.", ("Flask",)),
+    ('"Pip" means the seed of an apple.', ()),
+    ("pip install requests fails behind the proxy", ("pip", "requests")),
+    ("Leonardo DiCaprio in „Django Unchained“ as a rich planter.", ()),
+    ("Der Begriff Caddy bezeichnet eine Person, die dem Golfer assistiert.", ()),
+])
+def test_ordinary_words_and_measures_stay_untagged(text, expected):
+    assert find_technologies(text) == expected
