@@ -92,6 +92,9 @@ SEEN_WORDS = 500_000
 #: How a word `GLUED_RE` may match ends, unless it has a dot: a digit, or the "s" of "js".
 GLUED_ENDS = frozenset("0123456789s")
 
+#: Extensions of documents and images, whose names are not code: "README.md" is not ReadMe.
+DOCUMENT_ENDS = frozenset("md txt rst pdf png jpg jpeg gif svg csv log html htm".split())
+
 # A path or a scoped package: "ios/Podfile", "jbranchaud/tjs"; see `PROSE_SLASHES`.
 SLASH_RE = re.compile(r"[\w.-]+/[\w.-]+")
 #: Slashes of ordinary prose, which are not paths.
@@ -310,11 +313,19 @@ class Gazetteer:
 
 
 def glued_alias(single: Mapping[str, Alias], word: str) -> Alias | None:
-    """The one-word name glued to a version, to "js" or to a file extension in `word`, if any."""
+    """The one-word name glued to a version, to "js" or to a file extension in `word`, if any.
+
+    A name before a dot in code is the name too: "torch.load", "next.config.js",
+    "React.useState". A long-list name that is also a word is not ("time.sleep").
+    """
     if word[-1] in GLUED_ENDS or "." in word:
         glued = GLUED_RE.fullmatch(word)
-        if glued is not None:
-            return single.get(glued.group(1))
+        if glued is not None and (alias := single.get(glued.group(1))) is not None:
+            return alias
+        if "." in word[1:] and word[word.rindex(".") + 1:] not in DOCUMENT_ENDS:
+            alias = single.get(word[:word.index(".", 1)])
+            if alias is not None and (alias.rule is None or not alias.rule.listed):
+                return alias
     return None
 
 

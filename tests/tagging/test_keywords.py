@@ -482,3 +482,13 @@ def test_the_ordinary_column_takes_only_en():
 ])
 def test_ordinary_words_and_measures_stay_untagged(text, expected):
     assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("CUDA out of memory when using torch.load", ("CUDA", "PyTorch")),
+    ("moved the theme into tailwind.config.js", ("Tailwind CSS",)),
+    ("Fixed a typo that was in the README.md doc", ()),
+    ("call time.sleep between retries", ()),
+])
+def test_a_name_before_a_dot_in_code(text, expected):
+    assert find_technologies(text) == expected
