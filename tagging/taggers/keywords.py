@@ -567,39 +567,50 @@ def technical(sentence: str, lowered: list[str], plain_matches: int, guarded_mat
     return any(path.lower() not in PROSE_SLASHES for path in SLASH_RE.findall(sentence))
 
 
-def has_evidence(
-    rule: Rule, lowered: list[str], start: int, end: int, anchors: list[int], strict: bool = False
-) -> bool:
-    """Tell whether the words around a guarded match show it names the technology.
+def listed_evidence(rule: Rule, lowered: list[str], start: int, end: int) -> bool:
+    """Tell whether a long-list name that is also a word has its cue: "pip install rich", "the requests library".
+
+    A version is not enough: "release line 3.3.x".
+    """
+    return not rule.cues.isdisjoint(lowered[start - rule.reach if start > rule.reach else 0:start]) or (
+        end < len(lowered) and lowered[end] in PACKAGE_WORDS)
+
+
+#: What `own_evidence()` finds: none ever (a blocker), enough, or that another technology
+#: must be named nearby, or anywhere in the sentence (after a bare major version).
+BLOCKED, VOUCHED, NEEDS_NEARBY, NEEDS_ANY = range(4)
+
+
+def own_evidence(rule: Rule, lowered: list[str], start: int, end: int, strict: bool = False) -> int:
+    """Weigh the words around a guarded match, leaving out the other technologies of the sentence.
 
     `strict` (a guarded name in lower case) leaves out generic technical words.
     """
-    if rule.listed:  # "pip install rich", "the requests library"; no version: "release line 3.3.x"
-        return not rule.cues.isdisjoint(lowered[max(0, start - rule.reach):start]) or (
-            end < len(lowered) and lowered[end] in PACKAGE_WORDS)
+    if rule.listed:
+        return VOUCHED if listed_evidence(rule, lowered, start, end) else BLOCKED
     near = around(lowered, start, end, rule.reach)
     if blocked(rule, lowered, start, end, near):
-        return False
+        return BLOCKED
     if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
-        return True
+        return VOUCHED
     # A bare major version ("Java 17", "react 18") where a technology or a technical word
     # is named too ("upgrading from Expo 34").
-    if end < len(lowered) and lowered[end].isdigit() and len(lowered[end]) <= 3 and (
-            anchors or technical_words(near)):
-        return True
+    bare_version = end < len(lowered) and lowered[end].isdigit() and len(lowered[end]) <= 3
+    if bare_version and technical_words(near):
+        return VOUCHED
     if not rule.cues.isdisjoint(near):
-        return True
+        return VOUCHED
     # In its exact spelling, the row's own cue anywhere in the sentence vouches for a
     # name ("Prometheus and Loki ... connect to Grafana"); generic words must be near.
     if not strict and not rule.cues.isdisjoint(lowered):
-        return True
+        return VOUCHED
     if not (rule.strict or strict) and technical_words(near):
-        return True
+        return VOUCHED
     # In lower case, a technical word right by the name ("benchmarked rust", "rewrite
     # this in swift") vouches for it; further away it may be about something else.
     if strict and not rule.strict and technical_words(around(lowered, start, end, 3)):
-        return True
-    return any(start - WINDOW <= anchor < end + WINDOW for anchor in anchors)
+        return VOUCHED
+    return NEEDS_ANY if bare_version else NEEDS_NEARBY
 
 
 def find_technologies(text: str) -> tuple[str, ...]:
@@ -655,8 +666,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 end = position + len(alias.words)
                 # A long-list name that is also a word, without its cue, leaves its words to
                 # shorter names: "Jest snapshot tests" is Jest, not the package jest-snapshot.
-                if alias.rule is not None and alias.rule.listed and not has_evidence(
-                        alias.rule, lowered, position, end, []):
+                if alias.rule is not None and alias.rule.listed and not listed_evidence(
+                        alias.rule, lowered, position, end):
                     # In its own spelling ("Firefox", "GitHub Pages"), evidence may vouch for it.
                     if alias.spelled is None or tuple(words[position:end]) not in alias.spelled.spellings:
                         continue
@@ -714,14 +725,28 @@ def find_technologies(text: str) -> tuple[str, ...]:
         # accepted on its own evidence ("Kafka consumer in Go"); two with none ("Ruby and
         # Julia") stay people. Nearby, not anywhere in the sentence: "Had a Java at the
         # café, then fixed the Postgres index" is about coffee.
-        changed = True
-        while changed:
-            changed = False
+        waiting = []  # (index, start, end, what it needs) of the names that need another
+        for index, ok in enumerate(accepted):
+            if ok is False:
+                start, end, alias = matches[index]
+                need = own_evidence(alias.rule, lowered, start, end, index in lower_case)
+                if need == VOUCHED:
+                    accepted[index] = True
+                elif need != BLOCKED:
+                    waiting.append((index, start, end, need))
+        while waiting:
             anchors = [start for (start, _, _), ok in zip(matches, accepted) if ok]
-            for index, (start, end, alias) in enumerate(matches):
-                if accepted[index] is False and has_evidence(
-                        alias.rule, lowered, start, end, anchors, strict=index in lower_case):
-                    accepted[index] = changed = True
+            if not anchors:
+                break
+            still = []
+            for index, start, end, need in waiting:
+                if need == NEEDS_ANY or any(start - WINDOW <= anchor < end + WINDOW for anchor in anchors):
+                    accepted[index] = True
+                else:
+                    still.append((index, start, end, need))
+            if len(still) == len(waiting):
+                break
+            waiting = still
         for (_, _, alias), ok in zip(matches, accepted):
             if ok:
                 found.setdefault(alias.canonical)
