@@ -292,7 +292,8 @@ class Gazetteer:
     seen: set[str] = dataclasses.field(default_factory=set, compare=False, repr=False)
 
     def notice(self, words: Iterable[str]) -> bool:
-        """Sort the words not met before into `interesting` ones and `glued` names ("vite4").
+        """Sort the words not met before into `interesting` ones (names, their misspellings)
+        and `glued` names ("vite4").
 
         Return False if some are left unsorted: the gazetteer has met `SEEN_WORDS` words
         already, and takes no more.
@@ -303,7 +304,7 @@ class Gazetteer:
                 continue
             if len(seen) >= SEEN_WORDS:
                 return False
-            if word in self.first_words:
+            if word in self.first_words or word in self.misspellings:
                 interesting.add(word)
             elif (alias := glued_alias(self.single, word)) is not None:
                 self.glued[word] = alias
@@ -623,6 +624,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
     seen, interesting, glued = gazetteer.seen, gazetteer.interesting, gazetteer.glued
     found: dict[str, None] = {}
     for sentence in SENTENCE_RE.split(text):
+        if not sentence:
+            continue
         words = TOKEN_RE.findall(sentence)
         if not words:
             continue
@@ -635,8 +638,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
         if seen.issuperset(lowered) or gazetteer.notice(lowered):
             positions = [index for index, word in enumerate(lowered) if word in interesting]
         else:  # more different words than the gazetteer remembers: look at each
-            positions = [index for index, word in enumerate(lowered)
-                         if word in first_words or glued_alias(single, word) is not None]
+            positions = [index for index, word in enumerate(lowered) if word in first_words
+                         or word in misspellings or glued_alias(single, word) is not None]
         for position in positions:
             if position < next_free:
                 continue
@@ -649,6 +652,9 @@ def find_technologies(text: str) -> tuple[str, ...]:
                     glued_at.add(len(matches))
                     matches.append((position, position + 1, alias))
                     weigh = weigh or alias.rule is not None
+                elif word in misspellings and words[position][0].isupper():
+                    # A capitalised word that misspells a name ("Kubernets") is that name.
+                    matches.append((position, position + 1, misspellings[word]))
                 continue
             if word in longer and position + 1 < len(lowered) and \
                     lowered[position + 1] in second_words[word]:
@@ -682,12 +688,6 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 weigh = weigh or alias.rule is not None
                 next_free = end
                 break
-        # A capitalised word that misspells a name ("Kubernets") is that name.
-        if not misspellings.keys().isdisjoint(lowered):
-            for index, word in enumerate(lowered):
-                if word in misspellings and words[index][0].isupper() and not any(
-                        start <= index < end for start, end, _ in matches):
-                    found.setdefault(misspellings[word].canonical)
         if not matches:
             continue
         if not weigh:
