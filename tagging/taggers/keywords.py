@@ -757,5 +757,16 @@ class KeywordTagger(BaseTagger):
     """Tag entries with the technologies a curated gazetteer finds in them, offline."""
 
     def tag(self, entries: Sequence[str]) -> list[TaggedEntry]:
-        """Return one `TaggedEntry` per entry with its canonical technology names."""
-        return [TaggedEntry(tags=find_technologies(entry or "")) for entry in entries]
+        """Return one `TaggedEntry` per entry with its canonical technology names.
+
+        Entries with the same tags share one `TaggedEntry`, which is immutable.
+        """
+        made: dict[tuple[str, ...], TaggedEntry] = {}
+        results = []
+        for entry in entries:
+            tags = find_technologies(entry or "")
+            result = made.get(tags)
+            if result is None:
+                result = made[tags] = TaggedEntry(tags=tags)
+            results.append(result)
+        return results
