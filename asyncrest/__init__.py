@@ -15,6 +15,7 @@ __all__ = [
     "RunningPart",
     "order_changed",
     "order_finished",
+    "worker_started",
 ]
 
 # Public names resolve lazily so that `import asyncrest` works before Django's app
@@ -31,6 +32,7 @@ _LOCATIONS = {
     "RunningPart": "asyncrest.worker.context",
     "order_changed": "asyncrest.signals",
     "order_finished": "asyncrest.signals",
+    "worker_started": "asyncrest.signals",
 }
 
 

@@ -24,7 +24,8 @@ logger = logging.getLogger("asyncrest.workers")
 
 
 class ReconcilingMixin:
-    """Run the reconciler as part of RQ's maintenance, which runs between jobs while idle.
+    """Send `worker_started` once the worker has started, and run the reconciler as part of
+    RQ's maintenance, which runs between jobs while idle.
 
     While idle, the worker wakes every RECONCILE_INTERVAL seconds for it (a pass at most
     once per interval across all workers, by a Redis lock).
@@ -33,6 +34,14 @@ class ReconcilingMixin:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.maintenance_interval = conf.get("RECONCILE_INTERVAL")
+
+    def bootstrap(self, *args, **kwargs) -> None:
+        super().bootstrap(*args, **kwargs)
+        from ..signals import worker_started
+
+        for receiver, result in worker_started.send_robust(sender=type(self), worker=self):
+            if isinstance(result, Exception):
+                logger.error("worker_started receiver %r failed", receiver, exc_info=result)
 
     @property
     def dequeue_timeout(self) -> int:

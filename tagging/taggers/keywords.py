@@ -524,6 +524,11 @@ def get_gazetteer() -> Gazetteer:
         return build_gazetteer(csv.DictReader(curated), csv.DictReader(packages))
 
 
+def load_on_worker_start(sender, **kwargs) -> None:
+    """Load the gazetteer when a worker starts (`asyncrest.worker_started`), not in its first order."""
+    get_gazetteer()
+
+
 def canonical_name(value: str) -> str | None:
     """Return the canonical name of a technology name or alias, or None if it is unknown."""
     gazetteer = get_gazetteer()

@@ -492,3 +492,12 @@ def test_ordinary_words_and_measures_stay_untagged(text, expected):
 ])
 def test_a_name_before_a_dot_in_code(text, expected):
     assert find_technologies(text) == expected
+
+
+def test_a_starting_worker_loads_the_gazetteer():
+    from asyncrest import worker_started
+    from asyncrest.worker import Worker
+
+    get_gazetteer.cache_clear()
+    worker_started.send(sender=Worker, worker=None)
+    assert get_gazetteer.cache_info().currsize == 1
