@@ -1,16 +1,17 @@
 """The offline tagger on sentences real developers wrote in public, labelled apart from its rules.
 
-`data/real_entries.csv` (see `data/README.md`): 450 sentences from issue and PR titles,
-commit lines, changelogs, Q&A and posts, a third of them German, 90 of them hard negatives
-(technology names in their ordinary sense: a python in a zoo, rust on a chain). The split
-into `dev` and `heldout` is fixed in the file; no rule is tuned on `heldout`.
+`data/real_entries.csv` (see `data/README.md`): 1,098 sentences from issue and PR titles,
+commit lines, changelogs, Q&A and posts, a quarter of them German, 235 of them hard
+negatives (technology names in their ordinary sense: a python in a zoo, rust on a chain),
+in two batches gathered and labelled apart (450, then 648). The split into `dev` and
+`heldout` is a hash of the sentence, fixed once; no rule is tuned on `heldout`.
 `data/ordinary_text.csv`: 331 sentences of ordinary prose (news, blogs, encyclopaedias)
 around a word that is also a technology's name; a development set, like `dev`.
 
 The labels use the gazetteer's canonical names where it knows the technology (`NGINX` is
 labelled `Nginx`), so that a spelling is never counted as a miss.
 
-Held-out figures over time (precision, recall, F1; hard negatives tagged of 90):
+Held-out figures of batch 1 over time (precision, recall, F1; hard negatives tagged of 90):
 - when the set was added: 0.932, 0.665, 0.776; 7.
 - guarded names in lower case in plainly technical sentences: 0.923, 0.718, 0.808; 7.
 - the long list of 20,000 names, editors, CLIs and trackers as tags, glued versions,
@@ -18,11 +19,18 @@ Held-out figures over time (precision, recall, F1; hard negatives tagged of 90):
   links left out: 0.920, 0.823, 0.869; 4. Ordinary prose: 9 of 331 sentences tagged (37
   before the blockers).
 
+Batch 2 was added once batch 1's held-out part had been read, in figures only, for two
+sessions: it brings a fresh held-out part, and a development part whose misses show what
+batch 1's no longer did. With the tagger as it was when batch 2 was gathered: batch 2
+held-out 0.887, 0.736, 0.805; all held-out 0.900, 0.770, 0.830, and 12 of its 118 hard
+negatives tagged.
+
 The floors below sit a little under the latest figures: they catch a regression. The
 targets of the work on the tagger are higher (held-out F1 0.92 with precision 0.95, at
 most 1 hard negative in 30 tagged).
 """
 import csv
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -31,6 +39,14 @@ import pytest
 from tagging.taggers.keywords import KeywordTagger
 
 REAL_ENTRIES = Path(__file__).parent / "data" / "real_entries.csv"
+#: A little under the latest figures (see the module's docstring): they catch a regression.
+FLOORS = {
+    "held-out F1": 0.83,
+    "held-out precision": 0.89,
+    "held-out batch 1 F1": 0.85,
+    "development F1": 0.90,
+    "held-out negatives tagged": 13,
+}
 ORDINARY_TEXT = Path(__file__).parent / "data" / "ordinary_text.csv"
 
 
@@ -62,25 +78,37 @@ def test_the_set_is_real_varied_and_split_once(rows):
     assert kinds["negative"] >= 60
     assert set(splits) == {"dev", "heldout"} and min(splits.values()) >= 0.4 * len(rows)
     assert sum(1 for row in rows if row["kind"] == "negative" and not row["expected"]) >= 60, "hard negatives"
+    # The split is a hash of the sentence, fixed once: no row was moved to suit a rule.
+    assert all(row["split"] == split_of(row["entry"]) for row in rows)
+    assert {row["batch"] for row in rows} == {"1", "2"}
+
+
+def split_of(entry: str) -> str:
+    return "dev" if int(hashlib.sha256(entry.encode()).hexdigest(), 16) % 2 == 0 else "heldout"
 
 
 def test_keyword_tagger_on_real_text(rows):
     parts = {
         "held-out": [row for row in rows if row["split"] == "heldout"],
+        "held-out, batch 1": [row for row in rows if row["split"] == "heldout" and row["batch"] == "1"],
+        "held-out, batch 2": [row for row in rows if row["split"] == "heldout" and row["batch"] == "2"],
         "development": [row for row in rows if row["split"] == "dev"],
         "German": [row for row in rows if row["lang"] == "de"],
     }
     figures = {name: scores(part) for name, part in parts.items()}
-    negatives = [row for row in rows if row["kind"] == "negative"]
-    tagged = [row for row in negatives if row["found"] - row["expected"]]
     for name, (precision, recall, f1) in figures.items():
         print(f"KeywordTagger, real {name} ({len(parts[name])}): precision={precision:.3f} recall={recall:.3f} F1={f1:.3f}")
-    print(f"hard negatives tagged: {len(tagged)} of {len(negatives)}")
+    negatives = {split: [row for row in rows if row["kind"] == "negative" and row["split"] == split]
+                 for split in ("heldout", "dev")}
+    tagged = {split: [row for row in part if row["found"] - row["expected"]] for split, part in negatives.items()}
+    for split in ("heldout", "dev"):
+        print(f"hard negatives tagged, {split}: {len(tagged[split])} of {len(negatives[split])}")
 
     precision, recall, f1 = figures["held-out"]
-    assert f1 >= 0.85 and precision >= 0.90
-    assert figures["development"][2] >= 0.93
-    assert len(tagged) <= 5
+    assert f1 >= FLOORS["held-out F1"] and precision >= FLOORS["held-out precision"]
+    assert figures["held-out, batch 1"][2] >= FLOORS["held-out batch 1 F1"]
+    assert figures["development"][2] >= FLOORS["development F1"]
+    assert len(tagged["heldout"]) <= FLOORS["held-out negatives tagged"]
 
 
 def test_ordinary_prose_is_seldom_tagged():
