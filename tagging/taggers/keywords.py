@@ -456,13 +456,16 @@ def build_gazetteer(
             spelled = rules.get("^" + ecosystem) or rules.setdefault("^" + ecosystem, spelled_rule(ecosystem))
         for index, name in enumerate([canonical, *split_field(row.get("aliases"))]):
             key, squashed_name = name_key(name), squash(name)
-            if not key or key in names or squashed_name in squashed or key in TECH_WORDS:
+            if not key or key in names or squashed.get(squashed_name, canonical) != canonical or key in TECH_WORDS:
                 if index == 0:
                     break  # the row's own name is taken: all of it is
                 continue
             names[key] = squashed[squashed_name] = canonical
             categories[canonical] = ecosystem
             words = tuple(key.split())
+            if index:  # an alias: never a word of English or German (the builder leaves those out)
+                aliases[words] = Alias(words, canonical)
+                continue
             as_spelled = None
             if rule is not None and not name.isupper() and (" " in name.strip() or not name[1:].islower()):
                 as_spelled = Alias(words, canonical, frozenset({tuple(words_of(name))}), spelled)
