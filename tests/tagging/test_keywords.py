@@ -501,3 +501,12 @@ def test_a_starting_worker_loads_the_gazetteer():
     get_gazetteer.cache_clear()
     worker_started.send(sender=Worker, worker=None)
     assert get_gazetteer.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Die Zeitung berichtete über die streikenden Docker im Hamburger Hafen.", ()),
+    ("Dockworkers on strike: the Docker union meets today.", ()),
+    ("Das Docker-Image für den Streaming-Dienst ist gebaut.", ("Docker",)),
+])
+def test_docker_the_dock_worker(text, expected):
+    assert find_technologies(text) == expected
