@@ -92,8 +92,10 @@ SEEN_WORDS = 500_000
 #: How a word `GLUED_RE` may match ends, unless it has a dot: a digit, or the "s" of "js".
 GLUED_ENDS = frozenset("0123456789s")
 
-#: Extensions of documents and images, whose names are not code: "README.md" is not ReadMe.
-DOCUMENT_ENDS = frozenset("md txt rst pdf png jpg jpeg gif svg csv log html htm".split())
+#: Extensions of documents, images and source files, whose names are a file's, not a
+#: technology's: "README.md" is not ReadMe, "conftest.py" is not Conftest.
+DOCUMENT_ENDS = frozenset("md txt rst pdf png jpg jpeg gif svg csv log html htm py rb rs go java kt "
+                          "swift php c h cc cpp hpp cs ts tsx jsx".split())
 
 # A path or a scoped package: "ios/Podfile", "jbranchaud/tjs"; see `PROSE_SLASHES`.
 SLASH_RE = re.compile(r"[\w.-]+/[\w.-]+")
@@ -114,7 +116,7 @@ URL_RE = re.compile(r"\w+://\S+")
 COMPARISONS = frozenset({"vs", "versus", "vs.", "gegen", "oder", "or"})
 
 #: How long a name must be for its misspellings to count.
-MISSPELT_LENGTH = 7
+MISSPELT_LENGTH = 8
 
 #: How many words either side of a guarded name are searched for evidence and blockers.
 WINDOW = 5

@@ -1,4 +1,6 @@
 """`worker_started`: sent once by each worker process as it starts, before its first job."""
+import gc
+
 import pytest
 from rq import Queue
 
@@ -22,7 +24,10 @@ def test_a_starting_worker_sends_worker_started_once_whatever_a_receiver_raises(
     try:
         worker = worker_class([Queue("worker-started", connection=redis_client)], connection=redis_client)
         assert worker.work(burst=True) is False  # started, found no job, stopped
+        # What the worker loaded by then is out of the garbage collector's way for good.
+        assert gc.get_freeze_count() > 0
     finally:
+        gc.unfreeze()
         worker_started.disconnect(failing)
         worker_started.disconnect(receiver)
     assert received == [(worker_class, worker)]
