@@ -25,6 +25,12 @@ batch 1's no longer did. With the tagger as it was when batch 2 was gathered: ba
 held-out 0.887, 0.736, 0.805; all held-out 0.900, 0.770, 0.830, and 12 of its 118 hard
 negatives tagged.
 
+Then, in the session that added batch 2 (sentence-wide and German rules, about 950 more
+curated names from developer surveys and tool lists, misspellings of 8 letters or more):
+all held-out 0.920, 0.810, 0.862 (batch 1 0.921, 0.827, 0.871; batch 2 0.919, 0.800,
+0.855); 9 of 118 held-out and 0 of 117 development hard negatives tagged, 3 of batch 1's
+90; German 0.905; ordinary prose 8 of 331.
+
 The floors below sit a little under the latest figures: they catch a regression. The
 targets of the work on the tagger are higher (held-out F1 0.92 with precision 0.95, at
 most 1 hard negative in 30 tagged).
@@ -41,11 +47,11 @@ from tagging.taggers.keywords import KeywordTagger
 REAL_ENTRIES = Path(__file__).parent / "data" / "real_entries.csv"
 #: A little under the latest figures (see the module's docstring): they catch a regression.
 FLOORS = {
-    "held-out F1": 0.83,
-    "held-out precision": 0.89,
-    "held-out batch 1 F1": 0.85,
-    "development F1": 0.90,
-    "held-out negatives tagged": 13,
+    "held-out F1": 0.85,
+    "held-out precision": 0.90,
+    "held-out batch 1 F1": 0.86,
+    "development F1": 0.91,
+    "held-out negatives tagged": 11,
 }
 ORDINARY_TEXT = Path(__file__).parent / "data" / "ordinary_text.csv"
 
@@ -119,4 +125,4 @@ def test_ordinary_prose_is_seldom_tagged():
     results = KeywordTagger().tag([row["entry"] for row in found])
     tagged = [(row["entry"], result.tags) for row, result in zip(found, results, strict=True) if result.tags]
     print(f"ordinary prose tagged: {len(tagged)} of {len(found)}")
-    assert len(tagged) <= 12, tagged
+    assert len(tagged) <= 10, tagged
