@@ -86,7 +86,8 @@ CODE_RE = re.compile(r"\b\d+\.\d+(?!\.?\d|\s?(?:l|ml|kg|g|mg|mm|cm|km|m|h|min|mi
 GLUED_RE = re.compile(
     r"(\.?[a-z][\w.+#]*?[a-z+#])(?:v?\d+(?:\.(?:\d+|x))*|\.?js|\.(?:ya?ml|toml|json|ini|cfg|conf))"
 )
-#: How many different words `Gazetteer.notice()` keeps before it forgets them all.
+#: How many different words `Gazetteer.notice()` sorts and keeps; past that, the words of a
+#: text are looked at one by one each time.
 SEEN_WORDS = 500_000
 
 #: How a word `GLUED_RE` may match ends, unless it has a dot: a digit, or the "s" of "js".
@@ -286,9 +287,9 @@ class Gazetteer:
     squashed: Mapping[str, str]
     #: Canonical name to category.
     categories: Mapping[str, str]
-    #: Of the words met in texts so far (`seen`), those that start a name or are a name
-    #: glued to a version, and the glued ones' aliases: `notice()` fills them, so that
-    #: each word is looked at once.
+    #: Of the words met in texts so far (`seen`), those that start a name, misspell one or
+    #: are a name glued to a version, and the glued ones' aliases: `notice()` fills them,
+    #: so that each word is looked at once.
     interesting: set[str] = dataclasses.field(default_factory=set, compare=False, repr=False)
     glued: dict[str, Alias] = dataclasses.field(default_factory=dict, compare=False, repr=False)
     seen: set[str] = dataclasses.field(default_factory=set, compare=False, repr=False)
