@@ -502,7 +502,7 @@ def build_gazetteer(
 
 
 def misspellings_of(aliases: Iterable[Alias], names: frozenset[str]) -> dict[str, Alias]:
-    """Map each name with a letter left out, or two neighbours swapped, to its alias.
+    """Map each name with a letter after the first left out, or two neighbours after it swapped, to its alias.
 
     Names shorter than `MISSPELT_LENGTH`, spellings that are names themselves, and
     spellings two names share are left out.
@@ -512,9 +512,10 @@ def misspellings_of(aliases: Iterable[Alias], names: frozenset[str]) -> dict[str
         word = alias.words[0]
         if len(word) < MISSPELT_LENGTH or not word.isalpha():
             continue
-        variants = {word[:index] + word[index + 1:] for index in range(len(word))}
+        # The first letter stays: without it a name is often another word ("rsnapshot").
+        variants = {word[:index] + word[index + 1:] for index in range(1, len(word))}
         variants |= {word[:index] + word[index + 1] + word[index] + word[index + 2:]
-                     for index in range(len(word) - 1) if word[index] != word[index + 1]}
+                     for index in range(1, len(word) - 1) if word[index] != word[index + 1]}
         # "mongooses" misspells "mongoosejs", but it is the plural of a name.
         for variant in {v for v in variants - names if not (v[-1] == "s" and v[:-1] in names)}:
             found[variant] = alias if found.get(variant, alias) is alias else None
