@@ -107,6 +107,13 @@ PROSE_SLASHES = frozenset(
 )
 
 
+#: Developers' words that the long list has as names but Debian's word lists lack
+#: ("distro", "expr", "lifecycle"): they are weighed like the long list's ordinary words.
+JARGON = frozenset(
+    "argv args base64 codegen cron crontab datetime distro distros enum envs expr lifecycle localhost "
+    "mutex param params readme semver structs util utils".split()
+)
+
 #: Words right after a long-list name that show it is a package: "the requests library".
 PACKAGE_WORDS = frozenset(
     "library libraries lib package packages module modules crate crates gem gems plugin "
@@ -248,6 +255,9 @@ class Rule:
     #: Whether the ordinary word is English only ("Windows", "Flask"): in a German sentence,
     #: the name in its exact spelling is the technology unless a blocker is near.
     english: bool = False
+    #: A long-list product name that is also a word ("Firefox", "Gentoo", "fish"): capitalised,
+    #: it counts as an item of a list of technologies ("Safari / Firefox").
+    itemised: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,13 +396,18 @@ def parse_rule(row: Mapping[str, str | None]) -> Rule:
                 open=not split_field(row.get("guarded")), english=ordinary == "en")
 
 
+#: The long list's sources of products rather than packages: brands, languages, tools.
+ITEMISED = frozenset(("brand", "language", "tool"))
+
+
 def package_rule(ecosystem: str) -> Rule:
     """The rule of a long-list name that is also a word: only its ecosystem's cues vouch for it."""
     try:
         cues = ECOSYSTEM_CUES[ecosystem]
     except KeyError:
         raise ValueError(f"unknown ecosystem {ecosystem!r}") from None
-    return Rule(True, frozenset(cues.split()), frozenset(), frozenset(), frozenset(), reach=2, listed=True)
+    return Rule(True, frozenset(cues.split()), frozenset(), frozenset(), frozenset(), reach=2, listed=True,
+                itemised=ecosystem in ITEMISED)
 
 
 def spelled_rule(ecosystem: str) -> Rule:
@@ -454,7 +469,7 @@ def build_gazetteer(
             continue
         ecosystem = (row.get("ecosystem") or "").strip()
         rule = spelled = None
-        if (row.get("common") or "").strip() == "1":
+        if (row.get("common") or "").strip() == "1" or canonical.lower() in JARGON:
             rule = rules.get(ecosystem) or rules.setdefault(ecosystem, package_rule(ecosystem))
             spelled = rules.get("^" + ecosystem) or rules.setdefault("^" + ecosystem, spelled_rule(ecosystem))
         for index, name in enumerate([canonical, *split_field(row.get("aliases"))]):
@@ -645,6 +660,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
         matches: list[tuple[int, int, Alias]] = []
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         glued_at: set[int] = set()  # names glued to a version ("vite4")
+        listed_at: set[int] = set()  # capitalised long-list words without their cue ("Gentoo")
         next_free = 0  # the word after the last match: matches do not overlap
         weigh = False  # whether a match has a rule to weigh
         if seen.issuperset(lowered) or gazetteer.notice(lowered):
@@ -688,7 +704,15 @@ def find_technologies(text: str) -> tuple[str, ...]:
                         alias.rule, lowered, position, end):
                     # In its own spelling ("Firefox", "GitHub Pages"), evidence may vouch for it.
                     if alias.spelled is None or tuple(words[position:end]) not in alias.spelled.spellings:
-                        continue
+                        # Capitalised, it may be an item of a list of technologies ("Ubuntu,
+                        # Arch, Gentoo"); a name of several words leaves its words to others.
+                        if end - position > 1 or not alias.rule.itemised or not words[position][0].isupper():
+                            continue
+                        listed_at.add(len(matches))
+                        matches.append((position, end, alias))
+                        weigh = True
+                        next_free = end
+                        break
                     alias = alias.spelled
                 if alias.spellings is not None:
                     spelling = tuple(words[position:end])
@@ -712,6 +736,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
             else alias.rule.open and not blocked(alias.rule, lowered, start, end)
             for start, end, alias in matches
         ]
+        for index in listed_at:
+            accepted[index] = None
         # In German, an English word is the name: "Heute starte ich Windows neu".
         in_german = None
         for index, (start, end, alias) in enumerate(matches):
@@ -759,10 +785,42 @@ def find_technologies(text: str) -> tuple[str, ...]:
             if len(still) == len(waiting):
                 break
             waiting = still
+        if listed_at and any(accepted):
+            in_list(sentence, matches, accepted, listed_at)
         for (_, _, alias), ok in zip(matches, accepted):
             if ok:
                 found.setdefault(alias.canonical)
     return tuple(found)
+
+
+#: What may stand between two items of a list: "Ubuntu, Arch", "iOS/Android", "Chrome / Firefox".
+LIST_GAP_RE = re.compile(r"\s*(?:[,/+&|]|\band\b|\bund\b|\bor\b|\boder\b)\s*", re.IGNORECASE)
+
+
+def in_list(sentence: str, matches: list[tuple[int, int, Alias]], accepted: list[bool | None],
+            listed_at: set[int]) -> None:
+    """Accept the capitalised long-list words (`listed_at`) that are items of a list of technologies.
+
+    An item right next to an accepted technology, with only a comma, a slash, "and" or "or"
+    between them, is one; so is the next item along ("Ubuntu, Arch, Gentoo, Exherbo").
+    """
+    spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+    changed = True
+    while changed:
+        changed = False
+        for index in sorted(listed_at):
+            if accepted[index]:
+                continue
+            start, end, _ = matches[index]
+            for other in (index - 1, index + 1):
+                if not 0 <= other < len(matches) or not accepted[other]:
+                    continue
+                other_start, other_end, _ = matches[other]
+                gap = sentence[spans[end - 1][1]:spans[other_start][0]] if other > index else \
+                    sentence[spans[other_end - 1][1]:spans[start][0]]
+                if LIST_GAP_RE.fullmatch(gap):
+                    accepted[index] = changed = True
+                    break
 
 
 class KeywordTagger(BaseTagger):

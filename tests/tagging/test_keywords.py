@@ -510,3 +510,35 @@ def test_a_starting_worker_loads_the_gazetteer():
 ])
 def test_docker_the_dock_worker(text, expected):
     assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # A capitalised long-list product that is also a word counts as an item of a list of
+    # technologies, and so does the next item along.
+    ("Playwright runs the tests in Chromium, Firefox and WebKit.", ("Playwright", "Chromium", "Firefox", "WebKit")),
+    ("I tried Ubuntu, Arch, Gentoo and NixOS before settling.", ("Ubuntu", "Arch Linux", "Gentoo", "NixOS")),
+    ("Ships for iOS/Android/BlackBerry phones", ("iOS", "Android", "BlackBerry")),
+    ("Firefox is a fox-like animal in this story.", ()),  # no list of technologies
+    ("We ate blackberry, apple and pear.", ()),  # in lower case: a fruit
+    ("Blackberry jam on toast", ()),
+    # A package of Go's long list is not a product: it is no list item ("Console").
+    ("Delete it with the AWS CLI or Console.", ("AWS CLI",)),
+])
+def test_capitalised_long_list_products_in_a_list_of_technologies(text, expected):
+    assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I was a distro-hopper for years", ()),
+    ("Support $expr in the aggregation pipeline", ()),
+    ("Alertmanager handles the lifecycle of an alert", ("Alertmanager",)),
+    ("pip install distro to read the OS release", ("pip", "distro")),
+])
+def test_developers_jargon_needs_a_cue(text, expected):
+    assert find_technologies(text) == expected
+
+
+def test_a_misspelling_keeps_the_first_letter():
+    # "Snapshot" is "rsnapshot" without its first letter, and a word.
+    assert find_technologies("Fehler nach Update auf 1.0.5 Snapshot") == ()
+    assert find_technologies("Rsnapshto runs every night") == ("rsnapshot",)
