@@ -111,7 +111,7 @@ PROSE_SLASHES = frozenset(
 #: ("distro", "expr", "lifecycle"): they are weighed like the long list's ordinary words.
 JARGON = frozenset(
     "argv args base64 codegen cron crontab datetime distro distros enum envs expr lifecycle localhost "
-    "mutex param params readme semver structs util utils".split()
+    "mutex param params readme semver structs tokenizer tokenizers util utils".split()
 )
 
 #: Words right after a long-list name that show it is a package: "the requests library".
@@ -273,6 +273,9 @@ class Alias:
     #: inner capitals ("Google Chrome", "GitHub Pages", "OpenBSD"): weighed like a guarded
     #: name, on evidence around it, when no cue of its ecosystem is by it.
     spelled: Alias | None = None
+    #: A long-list name of several words joined by hyphens ("exponential-backoff",
+    #: "symfony-console"): it counts only written so, not as words of a sentence.
+    hyphenated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,13 +484,14 @@ def build_gazetteer(
             names[key] = squashed[squashed_name] = canonical
             categories[canonical] = ecosystem
             words = tuple(key.split())
+            hyphenated = len(words) > 1 and "-" in name and " " not in name.strip()
             if index:  # an alias: never a word of English or German (the builder leaves those out)
-                aliases[words] = Alias(words, canonical)
+                aliases[words] = Alias(words, canonical, hyphenated=hyphenated)
                 continue
             as_spelled = None
             if rule is not None and not name.isupper() and (" " in name.strip() or not name[1:].islower()):
-                as_spelled = Alias(words, canonical, frozenset({tuple(words_of(name))}), spelled)
-            aliases[words] = Alias(words, canonical, rule=rule, spelled=as_spelled)
+                as_spelled = Alias(words, canonical, frozenset({tuple(words_of(name))}), spelled, hyphenated=hyphenated)
+            aliases[words] = Alias(words, canonical, rule=rule, spelled=as_spelled, hyphenated=hyphenated)
 
     single: dict[str, Alias] = {}
     longer: dict[str, dict[int, dict[tuple[str, ...], Alias]]] = {}
@@ -661,6 +665,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         glued_at: set[int] = set()  # names glued to a version ("vite4")
         listed_at: set[int] = set()  # capitalised long-list words without their cue ("Gentoo")
+        spans = None  # where the words are in the sentence, once needed
         next_free = 0  # the word after the last match: matches do not overlap
         weigh = False  # whether a match has a rule to weigh
         if seen.issuperset(lowered) or gazetteer.notice(lowered):
@@ -698,6 +703,11 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 continue
             for alias in candidates:
                 end = position + len(alias.words)
+                if alias.hyphenated:
+                    if spans is None:
+                        spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+                    if any(sentence[spans[at][1]:spans[at + 1][0]] != "-" for at in range(position, end - 1)):
+                        continue  # "exponential backoff" is prose, "exponential-backoff" the package
                 # A long-list name that is also a word, without its cue, leaves its words to
                 # shorter names: "Jest snapshot tests" is Jest, not the package jest-snapshot.
                 if alias.rule is not None and alias.rule.listed and not listed_evidence(

@@ -542,3 +542,13 @@ def test_a_misspelling_keeps_the_first_letter():
     # "Snapshot" is "rsnapshot" without its first letter, and a word.
     assert find_technologies("Fehler nach Update auf 1.0.5 Snapshot") == ()
     assert find_technologies("Rsnapshto runs every night") == ("rsnapshot",)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("added retries with exponential backoff", ()),
+    ("added retries with exponential-backoff", ("exponential-backoff",)),
+    ("Symfony console command to backfill invoices", ("Symfony",)),
+    ("a port of the tokenizer", ()),
+])
+def test_a_hyphenated_long_list_name_counts_only_with_its_hyphens(text, expected):
+    assert find_technologies(text) == expected
