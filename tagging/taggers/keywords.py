@@ -664,8 +664,10 @@ def find_technologies(text: str) -> tuple[str, ...]:
         matches: list[tuple[int, int, Alias]] = []
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         glued_at: set[int] = set()  # names glued to a version ("vite4")
-        listed_at: set[int] = set()  # capitalised long-list words without their cue ("Gentoo")
+        # Long-list words without their cue ("Gentoo", "nox"): whether one may be a list item.
+        listed_at: dict[int, bool] = {}
         spans = None  # where the words are in the sentence, once needed
+        pairs = None  # whether the sentence may compare or swap two names, once needed
         next_free = 0  # the word after the last match: matches do not overlap
         weigh = False  # whether a match has a rule to weigh
         if seen.issuperset(lowered) or gazetteer.notice(lowered):
@@ -714,11 +716,18 @@ def find_technologies(text: str) -> tuple[str, ...]:
                         alias.rule, lowered, position, end):
                     # In its own spelling ("Firefox", "GitHub Pages"), evidence may vouch for it.
                     if alias.spelled is None or tuple(words[position:end]) not in alias.spelled.spellings:
-                        # Capitalised, it may be an item of a list of technologies ("Ubuntu,
-                        # Arch, Gentoo"); a name of several words leaves its words to others.
-                        if end - position > 1 or not alias.rule.itemised or not words[position][0].isupper():
+                        # It may be paired with a technology ("from tox to nox") or, capitalised,
+                        # be an item of a list of them ("Ubuntu, Arch, Gentoo"); a name of
+                        # several words leaves its words to others.
+                        if end - position > 1:
                             continue
-                        listed_at.add(len(matches))
+                        item = alias.rule.itemised and words[position][0].isupper()
+                        if not item:
+                            if pairs is None:
+                                pairs = not PAIR_WORDS.isdisjoint(lowered)
+                            if not pairs:
+                                continue
+                        listed_at[len(matches)] = item
                         matches.append((position, end, alias))
                         weigh = True
                         next_free = end
@@ -796,7 +805,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 break
             waiting = still
         if listed_at and any(accepted):
-            in_list(sentence, matches, accepted, listed_at)
+            in_list(sentence, matches, accepted, listed_at, lowered)
         for (_, _, alias), ok in zip(matches, accepted):
             if ok:
                 found.setdefault(alias.canonical)
@@ -805,20 +814,28 @@ def find_technologies(text: str) -> tuple[str, ...]:
 
 #: What may stand between two items of a list: "Ubuntu, Arch", "iOS/Android", "Chrome / Firefox".
 LIST_GAP_RE = re.compile(r"\s*(?:[,/+&|]|\band\b|\bund\b|\bor\b|\boder\b)\s*", re.IGNORECASE)
+#: What stands between two technologies compared or swapped: "tox vs nox", "from tox to nox".
+PAIR_GAP_RE = re.compile(r"\s+(?:vs\.?|versus|gegen)\s+|\s+(?:to|zu|auf|nach)\s+", re.IGNORECASE)
+#: The word before the first of two swapped technologies: "from tox to nox".
+SWAP_WORDS = frozenset({"from", "von"})
+#: The words without which a sentence compares or swaps no names.
+PAIR_WORDS = SWAP_WORDS | {"vs", "versus", "gegen"}
 
 
 def in_list(sentence: str, matches: list[tuple[int, int, Alias]], accepted: list[bool | None],
-            listed_at: set[int]) -> None:
-    """Accept the capitalised long-list words (`listed_at`) that are items of a list of technologies.
+            listed_at: Mapping[int, bool], lowered: list[str]) -> None:
+    """Accept the long-list words (`listed_at`) that a technology beside them vouches for.
 
-    An item right next to an accepted technology, with only a comma, a slash, "and" or "or"
-    between them, is one; so is the next item along ("Ubuntu, Arch, Gentoo, Exherbo").
+    A capitalised product right next to an accepted technology, with only a comma, a slash,
+    "and" or "or" between them, is an item of a list of technologies; so is the next item
+    along ("Ubuntu, Arch, Gentoo, Exherbo"). Any long-list word compared with one ("tox vs
+    nox") or swapped for it ("from tox to nox") is one too.
     """
     spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
     changed = True
     while changed:
         changed = False
-        for index in sorted(listed_at):
+        for index, item in sorted(listed_at.items()):
             if accepted[index]:
                 continue
             start, end, _ = matches[index]
@@ -826,9 +843,12 @@ def in_list(sentence: str, matches: list[tuple[int, int, Alias]], accepted: list
                 if not 0 <= other < len(matches) or not accepted[other]:
                     continue
                 other_start, other_end, _ = matches[other]
+                first = min(start, other_start)
                 gap = sentence[spans[end - 1][1]:spans[other_start][0]] if other > index else \
                     sentence[spans[other_end - 1][1]:spans[start][0]]
-                if LIST_GAP_RE.fullmatch(gap):
+                if (item and LIST_GAP_RE.fullmatch(gap)) or ((pair := PAIR_GAP_RE.fullmatch(gap)) and (
+                        pair.group().strip().lower() not in ("to", "zu", "auf", "nach")
+                        or (first and lowered[first - 1] in SWAP_WORDS))):
                     accepted[index] = changed = True
                     break
 

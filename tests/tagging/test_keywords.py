@@ -552,3 +552,12 @@ def test_a_misspelling_keeps_the_first_letter():
 ])
 def test_a_hyphenated_long_list_name_counts_only_with_its_hyphens(text, expected):
     assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Switch from tox to nox", ("tox", "nox")),
+    ("tox vs nox for the test matrix", ("tox", "nox")),
+    ("Deploy tox to nox", ("tox",)),  # "to" pairs two names only after "from"
+])
+def test_a_long_list_word_compared_with_or_swapped_for_a_technology(text, expected):
+    assert find_technologies(text) == expected
