@@ -144,7 +144,8 @@ TECH_WORDS = frozenset(
     implemented implementing integration interface language lib libraries library linter
     lint linting logging merge method methods microservice microservices middleware migrate
     migrated migrating migration migrations module modules package packages parser
-    performance pipeline pipelines plugin plugins port ported porting pr profiler profiling
+    performance pipeline pipelines plugin plugins port ported porting pr profiler profiling program
+    programs programmer programmers
     programming project queries query queue queues refactor refactored refactoring release
     releases
     repo repository rewrite rewriting rewritten rewrote route routes routing runtime
