@@ -277,6 +277,8 @@ class Alias:
     #: A long-list name of several words joined by hyphens ("exponential-backoff",
     #: "symfony-console"): it counts only written so, not as words of a sentence.
     hyphenated: bool = False
+    #: A name from the long list, not a curated one.
+    long: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,12 +489,13 @@ def build_gazetteer(
             words = tuple(key.split())
             hyphenated = len(words) > 1 and "-" in name and " " not in name.strip()
             if index:  # an alias: never a word of English or German (the builder leaves those out)
-                aliases[words] = Alias(words, canonical, hyphenated=hyphenated)
+                aliases[words] = Alias(words, canonical, hyphenated=hyphenated, long=True)
                 continue
             as_spelled = None
             if rule is not None and not name.isupper() and (" " in name.strip() or not name[1:].islower()):
-                as_spelled = Alias(words, canonical, frozenset({tuple(words_of(name))}), spelled, hyphenated=hyphenated)
-            aliases[words] = Alias(words, canonical, rule=rule, spelled=as_spelled, hyphenated=hyphenated)
+                as_spelled = Alias(words, canonical, frozenset({tuple(words_of(name))}), spelled,
+                                   hyphenated=hyphenated, long=True)
+            aliases[words] = Alias(words, canonical, rule=rule, spelled=as_spelled, hyphenated=hyphenated, long=True)
 
     single: dict[str, Alias] = {}
     longer: dict[str, dict[int, dict[tuple[str, ...], Alias]]] = {}
@@ -706,11 +709,15 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 continue
             for alias in candidates:
                 end = position + len(alias.words)
-                if alias.hyphenated:
+                if alias.hyphenated or alias.long and (
+                        "-" + words[position] in sentence or words[end - 1] + "-" in sentence):
                     if spans is None:
                         spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
-                    if any(sentence[spans[at][1]:spans[at + 1][0]] != "-" for at in range(position, end - 1)):
+                    if alias.hyphenated and any(
+                            sentence[spans[at][1]:spans[at + 1][0]] != "-" for at in range(position, end - 1)):
                         continue  # "exponential backoff" is prose, "exponential-backoff" the package
+                    if alias.long and not alias.hyphenated and in_package(sentence, spans, position, end):
+                        continue  # "avr-libc" is not libc
                 # A long-list name that is also a word, without its cue, leaves its words to
                 # shorter names: "Jest snapshot tests" is Jest, not the package jest-snapshot.
                 if alias.rule is not None and alias.rule.listed and not listed_evidence(
@@ -811,6 +818,16 @@ def find_technologies(text: str) -> tuple[str, ...]:
             if ok:
                 found.setdefault(alias.canonical)
     return tuple(found)
+
+
+def in_package(sentence: str, spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Tell whether the words from `start` to `end` are part of a hyphenated name ("avr-libc",
+    "hypernode-systemctl"), not a German compound ("pgvector-Erweiterung").
+    """
+    if start and sentence[spans[start - 1][1]:spans[start][0]] == "-":
+        return True
+    return end < len(spans) and sentence[spans[end - 1][1]:spans[end][0]] == "-" and \
+        sentence[spans[end][0]].islower()
 
 
 #: What may stand between two items of a list: "Ubuntu, Arch", "iOS/Android", "Chrome / Firefox".

@@ -561,3 +561,12 @@ def test_a_hyphenated_long_list_name_counts_only_with_its_hyphens(text, expected
 ])
 def test_a_long_list_word_compared_with_or_swapped_for_a_technology(text, expected):
     assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Use hypernode-systemctl to change the setting", ()),  # a long-list name inside another's
+    ("Die pgvector-Erweiterung ist installiert", ("pgvector",)),  # a German compound
+    ("we recommend the asdf-vm version manager", ("asdf",)),  # a curated alias
+])
+def test_a_long_list_name_inside_a_hyphenated_name_is_not_a_tag(text, expected):
+    assert find_technologies(text) == expected
