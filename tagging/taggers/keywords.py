@@ -30,7 +30,9 @@ Columns of the CSV:
   own cues, and never next to a blocker, so "a swift reply" and "Spring cleaning" are
   not tags.
 - ``evidence``: empty to accept generic technical words ("service", "API", "Skript") as
-  evidence, or ``cues`` to accept only the row's own cues and other technologies.
+  evidence, or ``cues`` to accept only the row's own cues and other technologies, or
+  ``cued`` for the same in lower case too, where a sentence plainly about software is not
+  enough: the commands "pod", "gh", "az" are tags with a subcommand ("pod install").
 - ``cues``: words that, near a guarded name, show it is the technology ("goroutine").
 - ``blockers``: words that show it is not: ``<word`` right before it, ``>word`` right
   after it, ``word`` anywhere near it. ``@name`` stands for a shared set in `WORD_SETS`.
@@ -259,6 +261,9 @@ class Rule:
     #: A long-list product name that is also a word ("Firefox", "Gentoo", "fish"): capitalised,
     #: it counts as an item of a list of technologies ("Safari / Firefox").
     itemised: bool = False
+    #: Whether the name in lower case needs the row's own evidence too, not only a sentence
+    #: plainly about software: a command such as "pod" or "gh" (evidence ``cued``).
+    cued: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,8 +377,8 @@ def split_field(value: str | None) -> list[str]:
 def parse_rule(row: Mapping[str, str | None]) -> Rule:
     """Build the context rule of a CSV row; raise `ValueError` if it is malformed."""
     evidence = (row.get("evidence") or "").strip()
-    if evidence not in ("", "cues"):
-        raise ValueError(f"{row['canonical']}: evidence must be empty or 'cues', not {evidence!r}")
+    if evidence not in ("", "cues", "cued"):
+        raise ValueError(f"{row['canonical']}: evidence must be empty, 'cues' or 'cued', not {evidence!r}")
     near, before, after = set(), set(), set()
     items = split_field(row.get("blockers"))
     while items:
@@ -398,8 +403,8 @@ def parse_rule(row: Mapping[str, str | None]) -> Rule:
     ordinary = (row.get("ordinary") or "").strip()
     if ordinary not in ("", "en"):
         raise ValueError(f"{row['canonical']}: ordinary must be empty or 'en', not {ordinary!r}")
-    return Rule(evidence == "cues", cues, frozenset(near), frozenset(before), frozenset(after),
-                open=not split_field(row.get("guarded")), english=ordinary == "en")
+    return Rule(evidence in ("cues", "cued"), cues, frozenset(near), frozenset(before), frozenset(after),
+                open=not split_field(row.get("guarded")), english=ordinary == "en", cued=evidence == "cued")
 
 
 #: The long list's sources of products rather than packages: brands, languages, tools.
@@ -721,7 +726,9 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 # A long-list name that is also a word, without its cue, leaves its words to
                 # shorter names: "Jest snapshot tests" is Jest, not the package jest-snapshot.
                 if alias.rule is not None and alias.rule.listed and not listed_evidence(
-                        alias.rule, lowered, position, end):
+                        alias.rule, lowered, position, end) and not (
+                        # quoted as code on its own: "``nose``", "`rich`"
+                        "`" in sentence and f"`{' '.join(words[position:end])}`" in sentence):
                     # In its own spelling ("Firefox", "GitHub Pages"), evidence may vouch for it.
                     if alias.spelled is None or tuple(words[position:end]) not in alias.spelled.spellings:
                         # It may be paired with a technology ("from tox to nox") or, capitalised,
@@ -785,7 +792,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
             technical_sentence = bool(unblocked) and technical(
                 sentence, lowered, accepted.count(True), len(unblocked))
             for index in lower_case:  # outside such a sentence, the row's own cues must vouch
-                accepted[index] = technical_sentence and index in unblocked
+                accepted[index] = technical_sentence and index in unblocked and not matches[index][2].rule.cued
         # Another technology nearby vouches for a guarded name, and so does a guarded one
         # accepted on its own evidence ("Kafka consumer in Go"); two with none ("Ruby and
         # Julia") stay people. Nearby, not anywhere in the sentence: "Had a Java at the

@@ -570,3 +570,25 @@ def test_a_long_list_word_compared_with_or_swapped_for_a_technology(text, expect
 ])
 def test_a_long_list_name_inside_a_hyphenated_name_is_not_a_tag(text, expected):
     assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # A command in lower case needs its subcommand: a sentence about software is not enough.
+    ("'pod install' failed on the M1", ("CocoaPods",)),
+    ("fix: the pod restarted after the deploy", ()),
+    ("gh pr create fails behind the proxy", ("GitHub CLI",)),
+    ("az webapp up picks the wrong region", ("Azure CLI",)),
+    ("dotnet ef migrations add fails", (".NET", "Entity Framework")),
+    ("PHP 8.1 / WP 6.2 deprecation notices", ("PHP", "WordPress")),
+    ("refactor: rename the gh variable", ()),
+])
+def test_commands_need_their_subcommands(text, expected):
+    assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Move the tests from ``nose`` to ``pytest``.", ("nose", "pytest")),
+    ("Move the tests from the nose to the tail.", ()),
+])
+def test_a_long_list_word_quoted_as_code_is_its_package(text, expected):
+    assert find_technologies(text) == expected
