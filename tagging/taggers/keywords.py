@@ -36,8 +36,8 @@ Columns of the CSV:
 - ``cues``: words that, near a guarded name, show it is the technology ("goroutine").
 - ``blockers``: words that show it is not: ``<word`` right before it, ``>word`` right
   after it, ``word`` anywhere near it. ``@name`` stands for a shared set in `WORD_SETS`.
-  A row with blockers and no guarded name counts unless a blocker is near ("a python in
-  the zoo", "die Insel Kotlin").
+  A row's names that are not guarded count unless a blocker is near ("a python in the
+  zoo", "die Insel Kotlin", "homebrew supply shops").
 - ``ordinary``: ``en`` where the guarded name's ordinary sense is an English word that
   German does not use ("Windows", "Flask", "Spring"): in a German sentence, the name in
   its exact spelling is the technology unless a blocker is near ("Heute starte ich
@@ -232,7 +232,8 @@ WORD_SETS: Mapping[str, str] = {
     "animal": "snake snakes schlange schlangen zoo zoos pet pets terrarium reptile reptiles reptil "
     "reptilien tier tiere tierheim animal animals wildlife burmese swallowed swallow bite bitten "
     "feuerwehr einsatzkräfte rettungskräfte meter metres meters feet foot lange "
-    "gras grass cage käfig schlängelte slithered",
+    "gras grass cage käfig schlängelte slithered slithering slither latched coiled constrictor "
+    "constrictors prey fangs venomous hatchling hatchlings reticulated",
     "drink": "coffee tea cup mug drink drank drinking café cafe barista latte kaffee tee "
     "tasse becher thermos whisky whiskey beer wine bier sip",
 }
@@ -447,6 +448,7 @@ def build_gazetteer(
         if index.setdefault(key, canonical) != canonical:
             raise ValueError(f"{name!r} names both {index[key]!r} and {canonical!r}")
 
+    open_rules: dict[str, Rule] = {}
     for row in rows:
         canonical = (row.get("canonical") or "").strip()
         if not canonical or canonical in categories:
@@ -469,8 +471,12 @@ def build_gazetteer(
             claim(squashed, squash(name), canonical, name)
             if words in spellings:
                 aliases[words] = Alias(words, canonical, frozenset(spellings[words]), rule)
+            elif rule is not None and (rule.near or rule.before or rule.after):
+                # A row's names that are never words count unless one of its blockers is near.
+                aliases[words] = Alias(words, canonical, rule=open_rules.setdefault(
+                    canonical, rule if rule.open else dataclasses.replace(rule, open=True)))
             else:
-                aliases[words] = Alias(words, canonical, rule=rule if rule and rule.open else None)
+                aliases[words] = Alias(words, canonical)
 
     curated = frozenset(categories)
     rules: dict[str, Rule] = {}

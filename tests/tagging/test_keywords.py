@@ -592,3 +592,14 @@ def test_commands_need_their_subcommands(text, expected):
 ])
 def test_a_long_list_word_quoted_as_code_is_its_package(text, expected):
     assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # A guarded row's other names count unless one of its blockers is near.
+    ("beer kits are sold by many homebrew suppliers", ()),
+    ("the Homebrew package manager on macOS", ("Homebrew", "macOS")),
+    ("Ruby is known as the lord of the gems for its rarity", ()),
+    ("The python, named Winston, latched onto the grill", ()),
+])
+def test_blockers_hold_for_a_rows_unguarded_names_too(text, expected):
+    assert find_technologies(text) == expected
