@@ -598,7 +598,7 @@ def test_a_long_list_word_quoted_as_code_is_its_package(text, expected):
     # A guarded row's other names count unless one of its blockers is near.
     ("beer kits are sold by many homebrew suppliers", ()),
     ("the Homebrew package manager on macOS", ("Homebrew", "macOS")),
-    ("Ruby is known as the lord of the gems for its rarity", ()),
+    ("Ruby, a precious stone, is the gem of July.", ()),
     ("The python, named Winston, latched onto the grill", ()),
 ])
 def test_blockers_hold_for_a_rows_unguarded_names_too(text, expected):
