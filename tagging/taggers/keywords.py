@@ -88,6 +88,8 @@ CODE_RE = re.compile(r"\b\d+\.\d+(?!\.?\d|\s?(?:l|ml|kg|g|mg|mm|cm|km|m|h|min|mi
 GLUED_RE = re.compile(
     r"(\.?[a-z][\w.+#]*?[a-z+#])(?:v?\d+(?:\.(?:\d+|x))*|\.?js|\.(?:ya?ml|toml|json|ini|cfg|conf))"
 )
+#: Punctuation that parts the words of a name: "grafana / tempo", "Apache, Tomcat".
+BREAK_RE = re.compile(r"[,;()\[\]|]|\s/|/\s")
 #: How many different words `Gazetteer.notice()` sorts and keeps; past that, the words of a
 #: text are looked at one by one each time.
 SEEN_WORDS = 500_000
@@ -683,6 +685,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
         listed_at: dict[int, bool] = {}
         spans = None  # where the words are in the sentence, once needed
         pairs = None  # whether the sentence may compare or swap two names, once needed
+        breaks = None  # whether the sentence has punctuation that parts a name's words
         next_free = 0  # the word after the last match: matches do not overlap
         weigh = False  # whether a match has a rule to weigh
         if seen.issuperset(lowered) or gazetteer.notice(lowered):
@@ -720,6 +723,15 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 continue
             for alias in candidates:
                 end = position + len(alias.words)
+                if end - position > 1 and breaks is not False:
+                    if breaks is None:
+                        breaks = bool(BREAK_RE.search(sentence))
+                    if breaks:
+                        if spans is None:
+                            spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+                        if any(BREAK_RE.search(sentence, spans[at][1], spans[at + 1][0])
+                               for at in range(position, end - 1)):
+                            continue  # "grafana / tempo" names two things
                 if alias.hyphenated or alias.long and (
                         "-" + words[position] in sentence or words[end - 1] + "-" in sentence):
                     if spans is None:
@@ -788,7 +800,9 @@ def find_technologies(text: str) -> tuple[str, ...]:
                     accepted[index] = True
         for index in glued_at:
             start, end, alias = matches[index]
-            accepted[index] = alias.rule is None or not blocked(alias.rule, lowered, start, end)
+            # A command glued to a file's extension is a file: "compose.yaml", "pod.yaml".
+            accepted[index] = alias.rule is None or not alias.rule.cued and not blocked(
+                alias.rule, lowered, start, end)
         # A guarded name in lower case is the technology in a sentence plainly about
         # software, unless a blocker says otherwise ("feat(flask): add sentry"); in
         # its exact spelling it needs evidence nearby, as below.

@@ -603,3 +603,13 @@ def test_a_long_list_word_quoted_as_code_is_its_package(text, expected):
 ])
 def test_blockers_hold_for_a_rows_unguarded_names_too(text, expected):
     assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Forward traces to grafana / tempo", ("Grafana", "Grafana Tempo")),  # two names, not one
+    ("Forward traces to Grafana Tempo", ("Grafana Tempo",)),
+    ("Update compose to 1.6 and Kotlin to 2.0", ("Jetpack Compose", "Kotlin")),
+    ("fix: compose.yaml for the kotlin service", ("Kotlin",)),  # a file, not Jetpack Compose
+])
+def test_punctuation_parts_names_and_commands_glued_to_files(text, expected):
+    assert find_technologies(text) == expected
