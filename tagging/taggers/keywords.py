@@ -156,13 +156,17 @@ TECH_WORDS = frozenset(
     schema script scripts sdk server servers service services stack struct syntax
     template templates test tests testing threads tooling upgrade upgraded upgrading
     version versions web webapp website worker workers wrapper
+    install installed installing installation crash crashed crashes error errors exception
+    exceptions documentation docs command commands terminal editor ide
+    extension extensions setup tool tools gpu cpu
 
     abfrage abfragen abhängigkeit abhängigkeiten anwendung anwendungen bibliothek
     bibliotheken datenbank datenbanken dienst dienste endpunkt endpunkte entwickelt
     fehler funktion funktionen gebaut implementiert klasse klassen komponente komponenten
     konfiguration migriert modul paket pakete programm programmiert projekt projekte
     quellcode rechner refaktoriert schnittstelle skript skripte umgeschrieben umgestellt
-    werkzeuge werkzeugen
+    werkzeuge werkzeugen installieren installation aktualisiert aktualisieren fehlermeldung
+    erweiterung erweiterungen befehl befehle
     """.split()
 )
 
