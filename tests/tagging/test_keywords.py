@@ -578,7 +578,8 @@ def test_a_long_list_name_inside_a_hyphenated_name_is_not_a_tag(text, expected):
     ("fix: the pod restarted after the deploy", ()),
     ("gh pr create fails behind the proxy", ("GitHub CLI",)),
     ("az webapp up picks the wrong region", ("Azure CLI",)),
-    ("dotnet ef migrations add fails", (".NET", "Entity Framework")),
+    ("dotnet ef migrations add fails", ("Entity Framework",)),  # the tool dotnet-ef
+    ("ef migrations bundle fails since the upgrade", ("Entity Framework",)),
     ("PHP 8.1 / WP 6.2 deprecation notices", ("PHP", "WordPress")),
     ("refactor: rename the gh variable", ()),
 ])
