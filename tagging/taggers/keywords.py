@@ -468,21 +468,26 @@ def build_gazetteer(
         spellings: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         for name in guarded:
             spellings.setdefault(tuple(name_key(name).split()), set()).add(tuple(words_of(name)))
-        for name in [canonical, *split_field(row.get("aliases")), *guarded]:
+        names_of_row = [canonical, *split_field(row.get("aliases")), *guarded]
+        # Words the row writes only with hyphens count only so: "kubectl-aliases", not
+        # "kubectl aliases"; "docker-compose" with its alias "docker compose" counts both ways.
+        spaced = {tuple(name_key(name).split()) for name in names_of_row if "-" not in name}
+        for name in names_of_row:
             words = tuple(name_key(name).split())
             if not words:
                 raise ValueError(f"{canonical}: {name!r} has no words")
             # Claiming the joined words also stops two rows from sharing an alias.
             claim(names, " ".join(words), canonical, name)
             claim(squashed, squash(name), canonical, name)
+            hyphenated = len(words) > 1 and words not in spaced
             if words in spellings:
-                aliases[words] = Alias(words, canonical, frozenset(spellings[words]), rule)
+                aliases[words] = Alias(words, canonical, frozenset(spellings[words]), rule, hyphenated=hyphenated)
             elif rule is not None and (rule.near or rule.before or rule.after):
                 # A row's names that are never words count unless one of its blockers is near.
                 aliases[words] = Alias(words, canonical, rule=open_rules.setdefault(
-                    canonical, rule if rule.open else dataclasses.replace(rule, open=True)))
+                    canonical, rule if rule.open else dataclasses.replace(rule, open=True)), hyphenated=hyphenated)
             else:
-                aliases[words] = Alias(words, canonical)
+                aliases[words] = Alias(words, canonical, hyphenated=hyphenated)
 
     curated = frozenset(categories)
     rules: dict[str, Rule] = {}

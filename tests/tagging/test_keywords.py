@@ -564,7 +564,7 @@ def test_a_long_list_word_compared_with_or_swapped_for_a_technology(text, expect
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("Use hypernode-systemctl to change the setting", ()),  # a long-list name inside another's
+    ("Use acme-systemctl to change the setting", ()),  # a long-list name inside another's
     ("Die pgvector-Erweiterung ist installiert", ("pgvector",)),  # a German compound
     ("we recommend the asdf-vm version manager", ("asdf",)),  # a curated alias
 ])
@@ -614,3 +614,10 @@ def test_blockers_hold_for_a_rows_unguarded_names_too(text, expected):
 ])
 def test_punctuation_parts_names_and_commands_glued_to_files(text, expected):
     assert find_technologies(text) == expected
+
+
+def test_a_curated_name_written_only_with_hyphens_counts_only_so():
+    assert find_technologies("Cleaned up my kubectl-aliases file") == ("kubectl-aliases",)
+    assert find_technologies("Cleaned up my kubectl aliases") == ("kubectl",)
+    # A row that writes the words with a space too counts both ways.
+    assert find_technologies("docker compose up fails") == find_technologies("docker-compose up fails")
