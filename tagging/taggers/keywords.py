@@ -291,6 +291,9 @@ class Alias:
     hyphenated: bool = False
     #: A name from the long list, not a curated one.
     long: bool = False
+    #: Whether the sentence around a match must be looked at closer: a name of several
+    #: words, or one from the long list (see `find_technologies()`).
+    careful: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +475,7 @@ def build_gazetteer(
         # Words the row writes only with hyphens count only so: "kubectl-aliases", not
         # "kubectl aliases"; "docker-compose" with its alias "docker compose" counts both ways.
         spaced = {tuple(name_key(name).split()) for name in names_of_row if "-" not in name}
+        own_words = tuple(name_key(canonical).split())
         for name in names_of_row:
             words = tuple(name_key(name).split())
             if not words:
@@ -482,8 +486,8 @@ def build_gazetteer(
             hyphenated = len(words) > 1 and words not in spaced
             if words in spellings:
                 aliases[words] = Alias(words, canonical, frozenset(spellings[words]), rule, hyphenated=hyphenated)
-            elif rule is not None and (rule.near or rule.before or rule.after):
-                # A row's names that are never words count unless one of its blockers is near.
+            elif rule is not None and (rule.near or rule.before or rule.after) and words == own_words:
+                # A row's own name, if never a word, counts unless one of its blockers is near.
                 aliases[words] = Alias(words, canonical, rule=open_rules.setdefault(
                     canonical, rule if rule.open else dataclasses.replace(rule, open=True)), hyphenated=hyphenated)
             else:
@@ -521,6 +525,10 @@ def build_gazetteer(
 
     single: dict[str, Alias] = {}
     longer: dict[str, dict[int, dict[tuple[str, ...], Alias]]] = {}
+    for words, alias in list(aliases.items()):
+        if len(words) > 1 or alias.long:
+            spelled = alias.spelled and dataclasses.replace(alias.spelled, careful=True)
+            aliases[words] = dataclasses.replace(alias, careful=True, spelled=spelled)
     for words, alias in aliases.items():
         if len(words) == 1:
             single[words[0]] = alias
@@ -692,9 +700,9 @@ def find_technologies(text: str) -> tuple[str, ...]:
         glued_at: set[int] = set()  # names glued to a version ("vite4")
         # Long-list words without their cue ("Gentoo", "nox"): whether one may be a list item.
         listed_at: dict[int, bool] = {}
-        spans = None  # where the words are in the sentence, once needed
-        pairs = None  # whether the sentence may compare or swap two names, once needed
-        breaks = None  # whether the sentence has punctuation that parts a name's words
+        # Looked at once needed: where the words are in the sentence, whether it may compare
+        # or swap two names, whether it has punctuation that parts a name's words, hyphens.
+        spans = pairs = breaks = hyphens = None
         next_free = 0  # the word after the last match: matches do not overlap
         weigh = False  # whether a match has a rule to weigh
         if seen.issuperset(lowered) or gazetteer.notice(lowered):
@@ -732,24 +740,29 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 continue
             for alias in candidates:
                 end = position + len(alias.words)
-                if end - position > 1 and breaks is not False:
-                    if breaks is None:
-                        breaks = bool(BREAK_RE.search(sentence))
-                    if breaks:
+                if alias.careful:
+                    if end - position > 1 and breaks is not False:
+                        if breaks is None:
+                            breaks = BREAK_RE.search(sentence) is not None
+                        if breaks:
+                            if spans is None:
+                                spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+                            if any(BREAK_RE.search(sentence, spans[at][1], spans[at + 1][0])
+                                   for at in range(position, end - 1)):
+                                continue  # "grafana / tempo" names two things
+                    if hyphens is None:
+                        hyphens = "-" in sentence
+                    if hyphens and (alias.hyphenated or alias.long and (
+                            "-" + words[position] in sentence or words[end - 1] + "-" in sentence)):
                         if spans is None:
                             spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
-                        if any(BREAK_RE.search(sentence, spans[at][1], spans[at + 1][0])
-                               for at in range(position, end - 1)):
-                            continue  # "grafana / tempo" names two things
-                if alias.hyphenated or alias.long and (
-                        "-" + words[position] in sentence or words[end - 1] + "-" in sentence):
-                    if spans is None:
-                        spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
-                    if alias.hyphenated and any(
-                            sentence[spans[at][1]:spans[at + 1][0]] != "-" for at in range(position, end - 1)):
-                        continue  # "exponential backoff" is prose, "exponential-backoff" the package
-                    if alias.long and not alias.hyphenated and in_package(sentence, spans, position, end):
-                        continue  # "avr-libc" is not libc
+                        if alias.hyphenated and any(
+                                sentence[spans[at][1]:spans[at + 1][0]] != "-" for at in range(position, end - 1)):
+                            continue  # "exponential backoff" is prose, "exponential-backoff" the package
+                        if alias.long and not alias.hyphenated and in_package(sentence, spans, position, end):
+                            continue  # "avr-libc" is not libc
+                    elif alias.hyphenated:
+                        continue
                 # A long-list name that is also a word, without its cue, leaves its words to
                 # shorter names: "Jest snapshot tests" is Jest, not the package jest-snapshot.
                 if alias.rule is not None and alias.rule.listed and not listed_evidence(
@@ -771,7 +784,6 @@ def find_technologies(text: str) -> tuple[str, ...]:
                                 continue
                         listed_at[len(matches)] = item
                         matches.append((position, end, alias))
-                        weigh = True
                         next_free = end
                         break
                     alias = alias.spelled
@@ -787,8 +799,17 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 break
         if not matches:
             continue
-        if not weigh:
-            for _, _, alias in matches:  # names that are never words: nothing to weigh
+        if not weigh:  # names that are never words, and long-list words waiting for a neighbour
+            if listed_at:
+                if len(listed_at) == len(matches):
+                    continue
+                accepted = [index not in listed_at or None for index in range(len(matches))]
+                in_list(sentence, matches, accepted, listed_at, lowered)
+                for (_, _, alias), ok in zip(matches, accepted):
+                    if ok:
+                        found.setdefault(alias.canonical)
+                continue
+            for _, _, alias in matches:
                 found.setdefault(alias.canonical)
             continue
         # True: the technology; False: not yet, evidence may come; None: not the technology.
