@@ -198,7 +198,9 @@ ECOSYSTEM_CUES: Mapping[str, str] = {
 COMPOUND_RE = re.compile(
     r"\w{3,}(?:anwendung|anwendungen|server|programmiersprache|bibliothek|bibliotheken|"
     r"datenbank|datenbanken|framework|frameworks|schnittstelle|schnittstellen|entwicklung|"
-    r"entwickler|skript|skripte|quellcode|plattform|software|komponente|komponenten)"
+    r"entwickler|skript|skripte|quellcode|plattform|software|komponente|komponenten|"
+    # and the names of exceptions: "NullPointerException", "ValueError"
+    r"exception|error)"
 )
 
 
@@ -239,7 +241,9 @@ WORD_SETS: Mapping[str, str] = {
     "reptilien tier tiere tierheim animal animals wildlife burmese swallowed swallow bite bitten "
     "feuerwehr einsatzkräfte rettungskräfte meter metres meters feet foot lange "
     "gras grass cage käfig schlängelte slithered slithering slither latched coiled constrictor "
-    "constrictors prey fangs venomous hatchling hatchlings reticulated",
+    "constrictors prey fangs venomous hatchling hatchlings reticulated swamp swamps sumpf sümpfen "
+    "rainforest rainforests regenwald regenwäldern grasland grassland jungle dschungel dragon "
+    "drache apollo slain mythology mythologie",
     "drink": "coffee tea cup mug drink drank drinking café cafe barista latte kaffee tee "
     "tasse becher thermos whisky whiskey beer wine bier sip",
 }
@@ -318,6 +322,9 @@ class Gazetteer:
     squashed: Mapping[str, str]
     #: Canonical name to category.
     categories: Mapping[str, str]
+    #: The names of several words written as one ("azuremonitor"): in CamelCase
+    #: ("AzureMonitor", "HomeAssistant") they are that name.
+    joined: Mapping[str, Alias] = dataclasses.field(default_factory=dict)
     #: Of the words met in texts so far (`seen`), those that start a name, misspell one or
     #: are a name glued to a version, and the glued ones' aliases: `notice()` fills them,
     #: so that each word is looked at once.
@@ -338,7 +345,7 @@ class Gazetteer:
                 continue
             if len(seen) >= SEEN_WORDS:
                 return False
-            if word in self.first_words or word in self.misspellings:
+            if word in self.first_words or word in self.misspellings or word in self.joined:
                 interesting.add(word)
             elif (alias := glued_alias(self.single, word)) is not None:
                 self.glued[word] = alias
@@ -362,6 +369,11 @@ def glued_alias(single: Mapping[str, Alias], word: str) -> Alias | None:
             if alias is not None and (alias.rule is None or not alias.rule.listed):
                 return alias
     return None
+
+
+def camel_case(word: str) -> bool:
+    """Tell whether a word is written in CamelCase: "AzureMonitor", "HomeAssistant", not "AZURE"."""
+    return not word.isupper() and any(letter.isupper() for letter in word[1:])
 
 
 def words_of(text: str) -> list[str]:
@@ -535,6 +547,13 @@ def build_gazetteer(
         else:
             longer.setdefault(words[0], {}).setdefault(len(words), {})[words] = alias
     first_words = frozenset(single) | frozenset(longer)
+    joined: dict[str, Alias | None] = {}
+    for words, alias in aliases.items():
+        key = "".join(words)
+        if len(words) > 1 and key.isalnum() and key not in first_words:
+            previous = joined.setdefault(key, Alias((key,), alias.canonical))
+            if previous is not None and previous.canonical != alias.canonical:
+                joined[key] = None  # two names written as one: neither
     return Gazetteer(
         single=single,
         longer={
@@ -551,6 +570,7 @@ def build_gazetteer(
         names=names,
         squashed=squashed,
         categories=categories,
+        joined={key: alias for key, alias in joined.items() if alias is not None},
     )
 
 
@@ -642,6 +662,9 @@ def listed_evidence(rule: Rule, lowered: list[str], start: int, end: int) -> boo
         end < len(lowered) and lowered[end] in PACKAGE_WORDS)
 
 
+#: Words between a name and its version: "Rails to 5.2.4", "Kafka von 2.8 auf 3.1".
+VERSION_LINKS = frozenset({"to", "from", "auf", "von", "v", "version"})
+
 #: What `own_evidence()` finds: none ever (a blocker), enough, or that another technology
 #: must be named nearby, or anywhere in the sentence (after a bare major version).
 BLOCKED, VOUCHED, NEEDS_NEARBY, NEEDS_ANY = range(4)
@@ -657,7 +680,9 @@ def own_evidence(rule: Rule, lowered: list[str], start: int, end: int, strict: b
     near = around(lowered, start, end, rule.reach)
     if blocked(rule, lowered, start, end, near):
         return BLOCKED
-    if end < len(lowered) and VERSION_RE.fullmatch(lowered[end]):
+    if end < len(lowered) and (VERSION_RE.fullmatch(lowered[end]) or (
+            # "Update Rails to 5.2.4", "Kafka von 2.8 auf 3.1"
+            lowered[end] in VERSION_LINKS and end + 1 < len(lowered) and VERSION_RE.fullmatch(lowered[end + 1]))):
         return VOUCHED
     # A bare major version ("Java 17", "react 18") where a technology or a technical word
     # is named too ("upgrading from Expo 34").
@@ -685,7 +710,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
         text = URL_RE.sub(" ", text)
     gazetteer = get_gazetteer()
     single, longer, first_words = gazetteer.single, gazetteer.longer, gazetteer.first_words
-    second_words, misspellings = gazetteer.second_words, gazetteer.misspellings
+    second_words, misspellings, joined = gazetteer.second_words, gazetteer.misspellings, gazetteer.joined
     seen, interesting, glued = gazetteer.seen, gazetteer.interesting, gazetteer.glued
     found: dict[str, None] = {}
     for sentence in SENTENCE_RE.split(text):
@@ -709,7 +734,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
             positions = [index for index, word in enumerate(lowered) if word in interesting]
         else:  # more different words than the gazetteer remembers: look at each
             positions = [index for index, word in enumerate(lowered) if word in first_words
-                         or word in misspellings or glued_alias(single, word) is not None]
+                         or word in misspellings or word in joined or glued_alias(single, word) is not None]
         for position in positions:
             if position < next_free:
                 continue
@@ -725,6 +750,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 elif word in misspellings and words[position][0].isupper():
                     # A capitalised word that misspells a name ("Kubernets") is that name.
                     matches.append((position, position + 1, misspellings[word]))
+                elif word in joined and camel_case(words[position]):
+                    matches.append((position, position + 1, joined[word]))  # "AzureMonitor"
                 continue
             if word in longer and position + 1 < len(lowered) and \
                     lowered[position + 1] in second_words[word]:

@@ -621,3 +621,21 @@ def test_a_curated_name_written_only_with_hyphens_counts_only_so():
     assert find_technologies("Cleaned up my kubectl aliases") == ("kubectl",)
     # A row that writes the words with a space too counts both ways.
     assert find_technologies("docker compose up fails") == find_technologies("docker-compose up fails")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Update Rails to 5.2.4.3", ("Ruby on Rails",)),  # a version after "to" vouches for the name
+    ("**AzureMonitor**: select plugin route from cloudname", ("Azure Monitor",)),  # CamelCase
+    ("Configured HomeAssistant and GitHubActions", ("Home Assistant", "GitHub Actions")),
+    ("AZUREMONITOR in capitals is a shout, not CamelCase", ()),
+    ("In Java kann obj.method() zu einer NullPointerException führen", ("Java",)),
+    ("Home Assistant muss schon installiert sein.", ("Home Assistant",)),  # English in German
+    ("Can We Terraform Mars? The Science Explained", ()),
+    ("Opening Telescope results in Lua errors", ("telescope.nvim", "Lua")),
+    ("The new telescope at the observatory shows the stars", ()),
+    ("Die AVR lassen sich mit avrdude programmieren.", ("AVR", "avrdude")),
+    ("fix: find a way to react on a consumer rebalance", ()),
+    ("Eine Python kann in Sümpfen und Regenwäldern leben.", ()),
+])
+def test_versions_after_to_camel_case_exceptions_and_more_names(text, expected):
+    assert find_technologies(text) == expected

@@ -1,10 +1,10 @@
 """The offline tagger on sentences real developers wrote in public, labelled apart from its rules.
 
-`data/real_entries.csv` (see `data/README.md`): 1,098 sentences from issue and PR titles,
-commit lines, changelogs, Q&A and posts, a quarter of them German, 235 of them hard
-negatives (technology names in their ordinary sense: a python in a zoo, rust on a chain),
-in two batches gathered and labelled apart (450, then 648). The split into `dev` and
-`heldout` is a hash of the sentence, fixed once; no rule is tuned on `heldout`.
+`data/real_entries.csv` (see `data/README.md`): 1,527 sentences from issue and PR titles,
+commit lines, changelogs, Q&A and posts, more than a quarter of them German, 371 of them
+hard negatives (technology names in their ordinary sense: a python in a zoo, rust on a
+chain), in three batches gathered and labelled apart (450, 648, then 429). The split into
+`dev` and `heldout` is a hash of the sentence, fixed once; no rule is tuned on `heldout`.
 `data/ordinary_text.csv`: 331 sentences of ordinary prose (news, blogs, encyclopaedias)
 around a word that is also a technology's name; a development set, like `dev`.
 
@@ -31,6 +31,17 @@ all held-out 0.920, 0.810, 0.862 (batch 1 0.921, 0.827, 0.871; batch 2 0.919, 0.
 0.855); 9 of 118 held-out and 0 of 117 development hard negatives tagged, 3 of batch 1's
 90; German 0.905; ordinary prose 8 of 331.
 
+Batch 3 was added in the session after, once the gazetteer had taken 3,360 more curated
+names from awesome lists, registries' top lists and landscapes (with the rules of lists of
+technologies, jargon, hyphenated names, commands and code quotes): at that point all
+held-out 0.933, 0.848, 0.889 (batch 1 0.894, batch 2 0.885) and 9 of 118 hard negatives
+tagged; then, with batch 3, its fresh held-out part 0.887, 0.822, 0.853, all held-out
+0.922, 0.841, 0.880 and 15 of 190 hard negatives tagged. After reading batch 3's
+development part (Home Assistant in German, versions after "to", CamelCase names,
+exception names as technical words, a few names): all held-out 0.922, 0.850, 0.885
+(batch 3 0.891, 0.857, 0.874); 14 of 190 held-out and 1 of 181 development hard
+negatives tagged; development 0.943, German 0.919; ordinary prose 2 of 331.
+
 The floors below sit a little under the latest figures: they catch a regression. The
 targets of the work on the tagger are higher (held-out F1 0.92 with precision 0.95, at
 most 1 hard negative in 30 tagged).
@@ -47,11 +58,13 @@ from tagging.taggers.keywords import KeywordTagger
 REAL_ENTRIES = Path(__file__).parent / "data" / "real_entries.csv"
 #: A little under the latest figures (see the module's docstring): they catch a regression.
 FLOORS = {
-    "held-out F1": 0.85,
-    "held-out precision": 0.90,
-    "held-out batch 1 F1": 0.86,
-    "development F1": 0.91,
-    "held-out negatives tagged": 11,
+    "held-out F1": 0.875,
+    "held-out precision": 0.91,
+    "held-out batch 1 F1": 0.885,
+    "held-out batch 3 F1": 0.86,
+    "development F1": 0.93,
+    "held-out negatives tagged": 15,
+    "ordinary sentences tagged": 4,
 }
 ORDINARY_TEXT = Path(__file__).parent / "data" / "ordinary_text.csv"
 
@@ -86,7 +99,7 @@ def test_the_set_is_real_varied_and_split_once(rows):
     assert sum(1 for row in rows if row["kind"] == "negative" and not row["expected"]) >= 60, "hard negatives"
     # The split is a hash of the sentence, fixed once: no row was moved to suit a rule.
     assert all(row["split"] == split_of(row["entry"]) for row in rows)
-    assert {row["batch"] for row in rows} == {"1", "2"}
+    assert {row["batch"] for row in rows} == {"1", "2", "3"}
 
 
 def split_of(entry: str) -> str:
@@ -98,6 +111,7 @@ def test_keyword_tagger_on_real_text(rows):
         "held-out": [row for row in rows if row["split"] == "heldout"],
         "held-out, batch 1": [row for row in rows if row["split"] == "heldout" and row["batch"] == "1"],
         "held-out, batch 2": [row for row in rows if row["split"] == "heldout" and row["batch"] == "2"],
+        "held-out, batch 3": [row for row in rows if row["split"] == "heldout" and row["batch"] == "3"],
         "development": [row for row in rows if row["split"] == "dev"],
         "German": [row for row in rows if row["lang"] == "de"],
     }
@@ -113,8 +127,10 @@ def test_keyword_tagger_on_real_text(rows):
     precision, recall, f1 = figures["held-out"]
     assert f1 >= FLOORS["held-out F1"] and precision >= FLOORS["held-out precision"]
     assert figures["held-out, batch 1"][2] >= FLOORS["held-out batch 1 F1"]
+    assert figures["held-out, batch 3"][2] >= FLOORS["held-out batch 3 F1"]
     assert figures["development"][2] >= FLOORS["development F1"]
-    assert len(tagged["heldout"]) <= FLOORS["held-out negatives tagged"]
+    # Only the count: the held-out sentences are not for reading.
+    assert len(tagged["heldout"]) <= FLOORS["held-out negatives tagged"], len(tagged["heldout"])
 
 
 def test_ordinary_prose_is_seldom_tagged():
@@ -125,4 +141,4 @@ def test_ordinary_prose_is_seldom_tagged():
     results = KeywordTagger().tag([row["entry"] for row in found])
     tagged = [(row["entry"], result.tags) for row, result in zip(found, results, strict=True) if result.tags]
     print(f"ordinary prose tagged: {len(tagged)} of {len(found)}")
-    assert len(tagged) <= 10, tagged
+    assert len(tagged) <= FLOORS["ordinary sentences tagged"], tagged
