@@ -296,8 +296,11 @@ class Alias:
     #: A name from the long list, not a curated one.
     long: bool = False
     #: Whether the sentence around a match must be looked at closer: a name of several
-    #: words, or one from the long list (see `find_technologies()`).
-    careful: bool = False
+    #: words, or one from the long list (see `find_technologies()`). Set from the others.
+    careful: bool = dataclasses.field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "careful", len(self.words) > 1 or self.long)
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,10 +540,6 @@ def build_gazetteer(
 
     single: dict[str, Alias] = {}
     longer: dict[str, dict[int, dict[tuple[str, ...], Alias]]] = {}
-    for words, alias in list(aliases.items()):
-        if len(words) > 1 or alias.long:
-            spelled = alias.spelled and dataclasses.replace(alias.spelled, careful=True)
-            aliases[words] = dataclasses.replace(alias, careful=True, spelled=spelled)
     for words, alias in aliases.items():
         if len(words) == 1:
             single[words[0]] = alias
