@@ -767,28 +767,28 @@ def find_technologies(text: str) -> tuple[str, ...]:
             for alias in candidates:
                 end = position + len(alias.words)
                 if alias.careful:
-                    if end - position > 1 and breaks is not False:
+                    if alias.hyphenated:
+                        # "exponential backoff" is prose, "exponential-backoff" the package
+                        if "-".join(words[position:end]) not in sentence:
+                            continue
+                    elif end - position > 1 and breaks is not False:
                         if breaks is None:
                             breaks = BREAK_RE.search(sentence) is not None
-                        if breaks:
+                        # Unless the words stand side by side, see what parts them: "grafana / tempo".
+                        if breaks and " ".join(words[position:end]) not in sentence:
                             if spans is None:
                                 spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
                             if any(BREAK_RE.search(sentence, spans[at][1], spans[at + 1][0])
                                    for at in range(position, end - 1)):
-                                continue  # "grafana / tempo" names two things
+                                continue
                     if hyphens is None:
                         hyphens = "-" in sentence
-                    if hyphens and (alias.hyphenated or alias.long and (
-                            "-" + words[position] in sentence or words[end - 1] + "-" in sentence)):
+                    if hyphens and alias.long and not alias.hyphenated and (
+                            "-" + words[position] in sentence or words[end - 1] + "-" in sentence):
                         if spans is None:
                             spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
-                        if alias.hyphenated and any(
-                                sentence[spans[at][1]:spans[at + 1][0]] != "-" for at in range(position, end - 1)):
-                            continue  # "exponential backoff" is prose, "exponential-backoff" the package
-                        if alias.long and not alias.hyphenated and in_package(sentence, spans, position, end):
+                        if in_package(sentence, spans, position, end):
                             continue  # "avr-libc" is not libc
-                    elif alias.hyphenated:
-                        continue
                 # A long-list name that is also a word, without its cue, leaves its words to
                 # shorter names: "Jest snapshot tests" is Jest, not the package jest-snapshot.
                 if alias.rule is not None and alias.rule.listed and not listed_evidence(
@@ -932,7 +932,10 @@ def in_list(sentence: str, matches: list[tuple[int, int, Alias]], accepted: list
     along ("Ubuntu, Arch, Gentoo, Exherbo"). Any long-list word compared with one ("tox vs
     nox") or swapped for it ("from tox to nox") is one too.
     """
-    spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+    last = len(matches) - 1
+    if not any((index and accepted[index - 1]) or (index < last and accepted[index + 1]) for index in listed_at):
+        return  # no item has a technology beside it
+    spans = None
     changed = True
     while changed:
         changed = False
@@ -943,6 +946,8 @@ def in_list(sentence: str, matches: list[tuple[int, int, Alias]], accepted: list
             for other in (index - 1, index + 1):
                 if not 0 <= other < len(matches) or not accepted[other]:
                     continue
+                if spans is None:
+                    spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
                 other_start, other_end, _ = matches[other]
                 first = min(start, other_start)
                 gap = sentence[spans[end - 1][1]:spans[other_start][0]] if other > index else \
