@@ -17,7 +17,16 @@ The gazetteer has two parts:
 Names glued to a version count as the name ("vite4", "python3.12", ".NET8", "vuejs3"), and
 so do names glued to "js" ("astrojs") or to a configuration file's extension
 ("travis.yml"). Hyphens and slashes split words, so "@angular/cli" and "angular-cli" are
-the two words of "Angular CLI".
+the two words of "Angular CLI"; but a name the gazetteer writes only with hyphens counts
+only so ("exponential-backoff", not "exponential backoff"), a long-list name inside a
+hyphenated name is not a tag ("avr-libc" is not libc), and punctuation between two words
+parts them ("grafana / tempo" is two names). A name of several words written in CamelCase
+is that name ("AzureMonitor").
+
+A long-list word that is also a word counts, without its cue, where another technology
+vouches for it: capitalised, as an item of a list of technologies ("Ubuntu, Arch,
+Gentoo"); in any case, compared with one or swapped for it ("tox vs nox", "from tox to
+nox"); or quoted as code on its own ("``nose``").
 
 Columns of the CSV:
 
