@@ -139,6 +139,9 @@ COMPARISONS = frozenset({"vs", "versus", "vs.", "gegen", "oder", "or"})
 #: How long a name must be for its misspellings to count.
 MISSPELT_LENGTH = 8
 
+#: How many words make a sentence long enough to be prose, where a name with blockers needs evidence.
+PROSE_WORDS = 10
+
 #: How many words either side of a guarded name are searched for evidence and blockers.
 WINDOW = 5
 
@@ -175,7 +178,8 @@ TECH_WORDS = frozenset(
     konfiguration migriert modul paket pakete programm programmiert projekt projekte
     quellcode rechner refaktoriert schnittstelle skript skripte umgeschrieben umgestellt
     werkzeuge werkzeugen installieren installation aktualisiert aktualisieren fehlermeldung
-    erweiterung erweiterungen befehl befehle
+    erweiterung erweiterungen befehl befehle programmiersprache programmiersprachen
+    infrastruktur infrastructure cloud shortcut shortcuts keybinding keybindings
     """.split()
 )
 
@@ -213,9 +217,16 @@ COMPOUND_RE = re.compile(
 )
 
 
+#: The head of a German compound that is about software: "Datenbankmodelle", "Serverraum".
+COMPOUND_STARTS = ("datenbank", "programmier", "software", "server", "quellcode", "schnittstellen",
+                   "entwicklungsumgebung", "betriebssystem")
+
+
 def technical_words(words: Iterable[str]) -> int:
-    """Count the lower-cased words about software: in `TECH_WORDS`, or German compounds ending in one."""
-    return sum(1 for word in words if word in TECH_WORDS or (len(word) > 8 and COMPOUND_RE.fullmatch(word)))
+    """Count the lower-cased words about software: in `TECH_WORDS`, or German compounds ending
+    or starting in one ("Webanwendungen", "Datenbankmodelle")."""
+    return sum(1 for word in words if word in TECH_WORDS or (len(word) > 8 and (
+        COMPOUND_RE.fullmatch(word) or word.startswith(COMPOUND_STARTS))))
 
 
 #: Short words of German and of English, to tell a German sentence by: two German ones and
@@ -855,6 +866,15 @@ def find_technologies(text: str) -> tuple[str, ...]:
         ]
         for index in listed_at:
             accepted[index] = None
+        # A name that has blockers, in a long sentence with nothing else about software,
+        # needs evidence like a guarded one: "The name comes from Python, the dragon".
+        if len(lowered) >= PROSE_WORDS and any(
+                ok and alias.rule is not None and alias.rule.open for (_, _, alias), ok in zip(matches, accepted)):
+            if not any(ok and (alias.rule is None or not alias.rule.open) for (_, _, alias), ok in zip(matches, accepted)) \
+                    and not technical_words(lowered) and not technical(sentence, lowered, 0):
+                for index, (_, _, alias) in enumerate(matches):
+                    if accepted[index] and alias.rule is not None and alias.rule.open:
+                        accepted[index] = False
         # In German, an English word is the name: "Heute starte ich Windows neu".
         in_german = None
         for index, (start, end, alias) in enumerate(matches):

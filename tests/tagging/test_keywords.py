@@ -639,3 +639,14 @@ def test_a_curated_name_written_only_with_hyphens_counts_only_so():
 ])
 def test_versions_after_to_camel_case_exceptions_and_more_names(text, expected):
     assert find_technologies(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # A name with blockers, in a long sentence with nothing else about software, needs evidence.
+    ("The name comes from Python, the great serpent that Apollo killed at Delphi long ago.", ()),
+    ("Python ist eine höherwertige, interpretierte Programmiersprache, die 1991 erschien.", ("Python",)),
+    ("I love Python", ("Python",)),  # short: no prose to weigh
+    ("We rewrote the whole thing in Python over a long weekend at the lake house.", ("Python",)),
+])
+def test_a_name_with_blockers_in_long_prose_needs_evidence(text, expected):
+    assert find_technologies(text) == expected

@@ -40,7 +40,11 @@ tagged; then, with batch 3, its fresh held-out part 0.887, 0.822, 0.853, all hel
 development part (Home Assistant in German, versions after "to", CamelCase names,
 exception names as technical words, a few names): all held-out 0.922, 0.850, 0.885
 (batch 3 0.891, 0.857, 0.874); 14 of 190 held-out and 1 of 181 development hard
-negatives tagged; development 0.943, German 0.919; ordinary prose 2 of 331.
+negatives tagged; development 0.943, German 0.919; ordinary prose 2 of 331. Then a name
+with blockers in a long sentence with nothing else about software came to need evidence:
+all held-out 0.926, 0.847, 0.885 (batch 1 0.892, batch 2 0.888, batch 3 0.872); 8 of 190
+held-out and 0 of 181 development hard negatives tagged; development 0.944, German
+0.917; ordinary prose 1 of 331.
 
 The floors below sit a little under the latest figures: they catch a regression. The
 targets of the work on the tagger are higher (held-out F1 0.92 with precision 0.95, at
@@ -59,12 +63,12 @@ REAL_ENTRIES = Path(__file__).parent / "data" / "real_entries.csv"
 #: A little under the latest figures (see the module's docstring): they catch a regression.
 FLOORS = {
     "held-out F1": 0.875,
-    "held-out precision": 0.91,
-    "held-out batch 1 F1": 0.885,
+    "held-out precision": 0.915,
+    "held-out batch 1 F1": 0.88,
     "held-out batch 3 F1": 0.86,
-    "development F1": 0.93,
-    "held-out negatives tagged": 15,
-    "ordinary sentences tagged": 4,
+    "development F1": 0.935,
+    "held-out negatives tagged": 10,
+    "ordinary sentences tagged": 3,
 }
 ORDINARY_TEXT = Path(__file__).parent / "data" / "ordinary_text.csv"
 
