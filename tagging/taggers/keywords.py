@@ -310,8 +310,8 @@ class Alias:
     #: inner capitals ("Google Chrome", "GitHub Pages", "OpenBSD"): weighed like a guarded
     #: name, on evidence around it, when no cue of its ecosystem is by it.
     spelled: Alias | None = None
-    #: A long-list name of several words joined by hyphens ("exponential-backoff",
-    #: "symfony-console"): it counts only written so, not as words of a sentence.
+    #: A name of several words that its row writes only with hyphens ("exponential-backoff",
+    #: "kubectl-aliases"): it counts only written so, not as words of a sentence.
     hyphenated: bool = False
     #: A name from the long list, not a curated one.
     long: bool = False
