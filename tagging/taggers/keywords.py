@@ -742,8 +742,8 @@ def find_technologies(text: str) -> tuple[str, ...]:
         matches: list[tuple[int, int, Alias]] = []
         lower_case: set[int] = set()  # guarded names written in lower case ("flask", "rust")
         glued_at: set[int] = set()  # names glued to a version ("vite4")
-        # Long-list words without their cue ("Gentoo", "nox"): whether one may be a list item.
-        listed_at: dict[int, bool] = {}
+        # Long-list words without their cue ("Gentoo", "nox"): how they may be vouched for.
+        listed_at: dict[int, int] = {}
         # Looked at once needed: where the words are in the sentence, whether it may compare
         # or swap two names, whether it has punctuation that parts a name's words, hyphens.
         spans = pairs = breaks = hyphens = None
@@ -822,12 +822,15 @@ def find_technologies(text: str) -> tuple[str, ...]:
                         # several words leaves its words to others.
                         if end - position > 1:
                             continue
-                        item = alias.rule.itemised and words[position][0].isupper()
-                        if not item:
+                        # A product may be a list's item beside one technology, a package
+                        # only between two ("AIOHTTP, Bottle, Celery"); any may be paired.
+                        item = (ITEM if alias.rule.itemised else INNER_ITEM) if words[position][0].isupper() else PAIR
+                        if item == PAIR or item == INNER_ITEM and "," not in sentence:
                             if pairs is None:
                                 pairs = not PAIR_WORDS.isdisjoint(lowered)
                             if not pairs:
                                 continue
+                            item = PAIR
                         listed_at[len(matches)] = item
                         matches.append((position, end, alias))
                         next_free = end
@@ -948,44 +951,57 @@ LIST_GAP_RE = re.compile(r"\s*(?:[,/+&|]|\band\b|\bund\b|\bor\b|\boder\b)\s*", r
 PAIR_GAP_RE = re.compile(r"\s+(?:vs\.?|versus|gegen)\s+|\s+(?:to|zu|auf|nach)\s+", re.IGNORECASE)
 #: The word before the first of two swapped technologies: "from tox to nox".
 SWAP_WORDS = frozenset({"from", "von"})
+#: The links of `PAIR_GAP_RE` that pair two names only after one of `SWAP_WORDS`.
+SWAP_LINKS = frozenset({"to", "zu", "auf", "nach"})
 #: The words without which a sentence compares or swaps no names.
 PAIR_WORDS = SWAP_WORDS | {"vs", "versus", "gegen"}
 
 
+#: How a long-list word without its cue may be vouched for (`in_list()`): as a list's item
+#: beside one technology (a capitalised product), as an item between two (a capitalised
+#: package), or paired with one.
+PAIR, INNER_ITEM, ITEM = range(3)
+
+
 def in_list(sentence: str, matches: list[tuple[int, int, Alias]], accepted: list[bool | None],
-            listed_at: Mapping[int, bool], lowered: list[str]) -> None:
+            listed_at: Mapping[int, int], lowered: list[str]) -> None:
     """Accept the long-list words (`listed_at`) that a technology beside them vouches for.
 
     A capitalised product right next to an accepted technology, with only a comma, a slash,
     "and" or "or" between them, is an item of a list of technologies; so is the next item
-    along ("Ubuntu, Arch, Gentoo, Exherbo"). Any long-list word compared with one ("tox vs
-    nox") or swapped for it ("from tox to nox") is one too.
+    along ("Ubuntu, Arch, Gentoo, Exherbo"). A capitalised package is one between two
+    ("AIOHTTP, Bottle, Celery"). Any long-list word compared with one ("tox vs nox") or
+    swapped for it ("from tox to nox") is one too.
     """
     last = len(matches) - 1
     if not any((index and accepted[index - 1]) or (index < last and accepted[index + 1]) for index in listed_at):
         return  # no item has a technology beside it
-    spans = None
+    spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+
+    def gap(left: int, right: int) -> str:
+        """The text between two neighbouring matches."""
+        return sentence[spans[matches[left][1] - 1][1]:spans[matches[right][0]][0]]
+
+    def paired(left: int, right: int) -> bool:
+        found = PAIR_GAP_RE.fullmatch(gap(left, right))
+        if found is None:
+            return False
+        first = matches[left][0]
+        return found.group().strip().lower() not in SWAP_LINKS or bool(first and lowered[first - 1] in SWAP_WORDS)
+
     changed = True
     while changed:
         changed = False
         for index, item in sorted(listed_at.items()):
             if accepted[index]:
                 continue
-            start, end, _ = matches[index]
-            for other in (index - 1, index + 1):
-                if not 0 <= other < len(matches) or not accepted[other]:
-                    continue
-                if spans is None:
-                    spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
-                other_start, other_end, _ = matches[other]
-                first = min(start, other_start)
-                gap = sentence[spans[end - 1][1]:spans[other_start][0]] if other > index else \
-                    sentence[spans[other_end - 1][1]:spans[start][0]]
-                if (item and LIST_GAP_RE.fullmatch(gap)) or ((pair := PAIR_GAP_RE.fullmatch(gap)) and (
-                        pair.group().strip().lower() not in ("to", "zu", "auf", "nach")
-                        or (first and lowered[first - 1] in SWAP_WORDS))):
-                    accepted[index] = changed = True
-                    break
+            before = index > 0 and accepted[index - 1]
+            after = index < last and accepted[index + 1]
+            listed = [item != PAIR and side and LIST_GAP_RE.fullmatch(gap(*pair)) is not None
+                      for side, pair in ((before, (index - 1, index)), (after, (index, index + 1)))]
+            if (item == ITEM and any(listed)) or (item == INNER_ITEM and all(listed)) or \
+                    (before and paired(index - 1, index)) or (after and paired(index, index + 1)):
+                accepted[index] = changed = True
 
 
 class KeywordTagger(BaseTagger):

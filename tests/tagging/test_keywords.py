@@ -518,6 +518,9 @@ def test_docker_the_dock_worker(text, expected):
     ("Playwright runs the tests in Chromium, Firefox and WebKit.", ("Playwright", "Chromium", "Firefox", "WebKit")),
     ("I tried Ubuntu, Arch, Gentoo and NixOS before settling.", ("Ubuntu", "Arch Linux", "Gentoo", "NixOS")),
     ("Ships for iOS/Android/BlackBerry phones", ("iOS", "Android", "BlackBerry")),
+    # A capitalised package of the long list is an item only between two technologies.
+    ("Tested with Django, Bottle, Flask and Falcon", ("Django", "bottle", "Flask", "Falcon")),
+    ("Tested with Redis and Bottle", ("Redis",)),
     ("Firefox is a fox-like animal in this story.", ()),  # no list of technologies
     ("We ate blackberry, apple and pear.", ()),  # in lower case: a fruit
     ("Blackberry jam on toast", ()),
