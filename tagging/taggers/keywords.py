@@ -871,13 +871,13 @@ def find_technologies(text: str) -> tuple[str, ...]:
             accepted[index] = None
         # A name that has blockers, in a long sentence with nothing else about software,
         # needs evidence like a guarded one: "The name comes from Python, the dragon".
-        if len(lowered) >= PROSE_WORDS and any(
-                ok and alias.rule is not None and alias.rule.open for (_, _, alias), ok in zip(matches, accepted)):
-            if not any(ok and (alias.rule is None or not alias.rule.open) for (_, _, alias), ok in zip(matches, accepted)) \
-                    and not technical_words(lowered) and not technical(sentence, lowered, 0):
-                for index, (_, _, alias) in enumerate(matches):
-                    if accepted[index] and alias.rule is not None and alias.rule.open:
-                        accepted[index] = False
+        if len(lowered) >= PROSE_WORDS:
+            prose = [index for index, ((_, _, alias), ok) in enumerate(zip(matches, accepted))
+                     if ok and alias.rule is not None and alias.rule.open]
+            if prose and len(prose) == accepted.count(True) and not technical_words(lowered) \
+                    and not technical(sentence, lowered, 0):
+                for index in prose:
+                    accepted[index] = False
         # In German, an English word is the name: "Heute starte ich Windows neu".
         in_german = None
         for index, (start, end, alias) in enumerate(matches):
