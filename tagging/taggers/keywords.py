@@ -399,6 +399,11 @@ def camel_case(word: str) -> bool:
     return not word.isupper() and any(letter.isupper() for letter in word[1:])
 
 
+def word_spans(sentence: str) -> list[tuple[int, int]]:
+    """Where each of a sentence's words (`words_of()`) starts and ends in it."""
+    return [match.span() for match in TOKEN_RE.finditer(sentence)]
+
+
 def words_of(text: str) -> list[str]:
     """Split text into the words the gazetteer is matched against."""
     return TOKEN_RE.findall(text)
@@ -797,7 +802,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
                         # Unless the words stand side by side, see what parts them: "grafana / tempo".
                         if breaks and " ".join(words[position:end]) not in sentence:
                             if spans is None:
-                                spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+                                spans = word_spans(sentence)
                             if any(BREAK_RE.search(sentence, spans[at][1], spans[at + 1][0])
                                    for at in range(position, end - 1)):
                                 continue
@@ -806,7 +811,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
                     if hyphens and alias.long and not alias.hyphenated and (
                             "-" + words[position] in sentence or words[end - 1] + "-" in sentence):
                         if spans is None:
-                            spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+                            spans = word_spans(sentence)
                         if in_package(sentence, spans, position, end):
                             continue  # "avr-libc" is not libc
                 # A long-list name that is also a word, without its cue, leaves its words to
@@ -853,7 +858,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 if len(listed_at) == len(matches):
                     continue
                 accepted = [index not in listed_at or None for index in range(len(matches))]
-                in_list(sentence, matches, accepted, listed_at, lowered)
+                in_list(sentence, matches, accepted, listed_at, lowered, spans)
                 for (_, _, alias), ok in zip(matches, accepted):
                     if ok:
                         found.setdefault(alias.canonical)
@@ -928,7 +933,7 @@ def find_technologies(text: str) -> tuple[str, ...]:
                 break
             waiting = still
         if listed_at and any(accepted):
-            in_list(sentence, matches, accepted, listed_at, lowered)
+            in_list(sentence, matches, accepted, listed_at, lowered, spans)
         for (_, _, alias), ok in zip(matches, accepted):
             if ok:
                 found.setdefault(alias.canonical)
@@ -964,19 +969,21 @@ PAIR, INNER_ITEM, ITEM = range(3)
 
 
 def in_list(sentence: str, matches: list[tuple[int, int, Alias]], accepted: list[bool | None],
-            listed_at: Mapping[int, int], lowered: list[str]) -> None:
+            listed_at: Mapping[int, int], lowered: list[str], spans: list[tuple[int, int]] | None) -> None:
     """Accept the long-list words (`listed_at`) that a technology beside them vouches for.
 
     A capitalised product right next to an accepted technology, with only a comma, a slash,
     "and" or "or" between them, is an item of a list of technologies; so is the next item
     along ("Ubuntu, Arch, Gentoo, Exherbo"). A capitalised package is one between two
     ("AIOHTTP, Bottle, Celery"). Any long-list word compared with one ("tox vs nox") or
-    swapped for it ("from tox to nox") is one too.
+    swapped for it ("from tox to nox") is one too. `spans` are the sentence's `word_spans()`,
+    if the caller has them already.
     """
     last = len(matches) - 1
     if not any((index and accepted[index - 1]) or (index < last and accepted[index + 1]) for index in listed_at):
         return  # no item has a technology beside it
-    spans = [match.span() for match in TOKEN_RE.finditer(sentence)]
+    if spans is None:
+        spans = word_spans(sentence)
 
     def gap(left: int, right: int) -> str:
         """The text between two neighbouring matches."""
