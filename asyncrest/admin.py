@@ -41,7 +41,7 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = [
         "id", "owner", "resource", "status", "input", "progress", "processed", "total", "message",
         "resource_url", "error_code", "error_message", "error_detail", "usage", "attempts", "job_id",
-        "created_at", "updated_at", "started_at", "finished_at", "heartbeat_at", "cancel_requested_at",
+        "created_at", "updated_at", "started_at", "finished_at", "heartbeat_at", "available_at", "cancel_requested_at",
     ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "resource", "status", "input"]}),
@@ -50,7 +50,7 @@ class OrderAdmin(admin.ModelAdmin):
         ("Usage", {"fields": ["usage"]}),
         ("Delivery", {"fields": [
             "attempts", "job_id", "created_at", "updated_at", "started_at", "finished_at", "heartbeat_at",
-            "cancel_requested_at",
+            "available_at", "cancel_requested_at",
         ]}),
     ]
 

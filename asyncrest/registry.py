@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from .retries import Retry, default_retry
+
 #: A resource's name is one URL path segment: letters, digits, `-` and `_`, starting with a letter or digit.
 NAME = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9_]{0,63}")
 
@@ -34,6 +36,8 @@ class Resource:
     many: Callable | None = None
     #: `coalesce_if(input)` says which orders may join a batch (None: every order).
     coalesce_if: Callable | None = None
+    #: Which failures are tried again and how (an `asyncrest.Retry`; None: `default_retry()`).
+    retry: Retry | None = None
 
     def coalesces(self, order_input) -> bool:
         """Whether an order with this validated input runs in a batch of the resource's orders."""
@@ -55,7 +59,11 @@ class Resource:
     def get_max_attempts(self) -> int:
         from . import conf
 
-        return self.max_attempts or conf.get("MAX_ATTEMPTS")
+        return self.max_attempts or (self.retry and self.retry.max_attempts) or conf.get("MAX_ATTEMPTS")
+
+    def get_retry(self) -> Retry:
+        """The resource's retry policy: its own, else the default one (see `asyncrest.retries`)."""
+        return self.retry or default_retry()
 
     def get_parsers(self) -> list[type]:
         """The parser classes of the resource's order endpoint (dotted paths are imported here)."""
@@ -106,6 +114,7 @@ def register(
     coalesce: int | None = None,
     many: Callable | None = None,
     coalesce_if: Callable | None = None,
+    retry: Retry | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register the decorated function as the job that fulfils orders for resource `name`.
 
@@ -119,6 +128,9 @@ def register(
     whole batch in one call (one LLM request for many small orders); without it, or when
     it raises, the job runs order by order. `coalesce_if(input)` picks the orders that
     may be coalesced (small ones), the others running alone.
+
+    `retry=Retry(on=(...), max_attempts=5, backoff=2, max_delay=300)` tries an order
+    again, after a growing wait, when its job raises one of `on` (or `RetryLater`).
     """
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ImproperlyConfigured(
@@ -136,6 +148,14 @@ def register(
         if value is not None and not coalesce:
             raise ImproperlyConfigured(f"asyncrest resource {name!r}: {option}= needs coalesce=N.")
 
+    if retry is not None and not isinstance(retry, Retry):
+        raise ImproperlyConfigured(f"asyncrest resource {name!r}: retry= must be an asyncrest.Retry, not {retry!r}.")
+    if retry is not None and retry.max_attempts and max_attempts and retry.max_attempts != max_attempts:
+        raise ImproperlyConfigured(
+            f"asyncrest resource {name!r}: max_attempts={max_attempts} and Retry(max_attempts={retry.max_attempts}) "
+            "disagree; give the number once."
+        )
+
     def decorator(func: Callable) -> Callable:
         this = module_level_path(func, what=f"the job of resource {name!r}")
         existing = _registry.get(name)
@@ -148,7 +168,7 @@ def register(
             )
         _registry[name] = Resource(
             name=name, func=func, serializer=serializer, parsers=chosen, timeout=timeout, queue=queue,
-            max_attempts=max_attempts, coalesce=coalesce, many=many, coalesce_if=coalesce_if,
+            max_attempts=max_attempts, coalesce=coalesce, many=many, coalesce_if=coalesce_if, retry=retry,
         )
         return func
 

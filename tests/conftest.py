@@ -67,9 +67,10 @@ class WorkerProcess:
 
     def __init__(
         self, redis_url: str, log_path: Path, queue: str | None = None, extra_env: dict | None = None,
-        worker_class: str = "asyncrest.worker.Worker",
+        worker_class: str = "asyncrest.worker.Worker", scheduler: bool = True,
     ):
         self.worker_class = worker_class
+        self.scheduler = scheduler
         self.redis_url = redis_url
         self.log_path = log_path
         self.queue = queue
@@ -89,9 +90,11 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "rqworker", queue, "--name", name,
-                 "--worker-class", self.worker_class],
+                 "--worker-class", self.worker_class, *(["--with-scheduler"] if self.scheduler else [])],
                 cwd=ROOT, env=worker_env(self.redis_url, queue, self.extra_env),
                 stdout=log, stderr=subprocess.STDOUT,
+                # A group of its own: `stop()` ends what it forked too (RQ's scheduler, a horse).
+                start_new_session=True,
             )
         connection = redis.Redis.from_url(self.redis_url)
         deadline = time.monotonic() + 30
@@ -102,12 +105,19 @@ class WorkerProcess:
         return self
 
     def horse_pid(self) -> int | None:
-        """Return the pid of the work horse running a job, if any."""
+        """Return the pid of the work horse running a job, if any (not the worker's RQ scheduler)."""
         try:
-            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            children = [int(pid) for pid in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
         except OSError:
             return None
-        return int(children[0]) if children else None
+        connection = redis.Redis.from_url(self.redis_url)
+        try:
+            schedulers = {int(connection.hget(key, "pid") or 0) for key in connection.scan_iter("rq:scheduler:*")
+                          if connection.type(key) == b"hash"}
+        finally:
+            connection.close()
+        horses = [pid for pid in children if pid not in schedulers]
+        return horses[-1] if horses else None
 
     def kill(self) -> None:
         """Kill the worker with SIGKILL, as a crash or an OOM kill would (its horse lives on)."""
@@ -122,6 +132,11 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process:
+            try:  # what outlived a killed worker: its scheduler process, a horse
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 @pytest.fixture(scope="session")

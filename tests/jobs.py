@@ -4,7 +4,7 @@ import time
 from django.conf import settings
 from rest_framework import serializers
 
-from asyncrest import JobError, ProgressItems, fail_on_error, fan_out, register
+from asyncrest import JobError, ProgressItems, Retry, RetryLater, fail_on_error, fan_out, register
 
 
 class SleepSerializer(serializers.Serializer):
@@ -142,3 +142,72 @@ def alone_one(order):
 
 
 register("tests-coalesced-alone", serializer=CoalescedSerializer, timeout=60, coalesce=10)(alone_one)
+
+
+class Unavailable(JobError):
+    """What a service the job calls answers when it is down for a moment."""
+
+    code = "upstream_unavailable"
+
+
+class FlakySerializer(serializers.Serializer):
+    failures = serializers.IntegerField(min_value=0, max_value=100, default=2)
+    # tests-flaky: fail with an exception whose text is internal (not a JobError).
+    plain = serializers.BooleanField(default=False)
+    # tests-retry-later: the wait the job asks for.
+    after = serializers.FloatField(min_value=0, max_value=600, default=1)
+
+
+def note_attempt(key: str) -> int:
+    """Record in Redis when an attempt started (the tests read the gaps); return how many have."""
+    from asyncrest.broker.queues import get_connection
+
+    return get_connection().rpush(f"tests:attempts:{key}", repr(time.time()))
+
+
+@register("tests-flaky", serializer=FlakySerializer, timeout=60,
+          retry=Retry(on=(Unavailable, TimeoutError), max_attempts=4, backoff=1.0, max_delay=2.0))
+def flaky(order):
+    """Fail the first `failures` attempts as a service that is briefly down would, then succeed."""
+    note_attempt(str(order.id))
+    if order.attempts <= order.input["failures"]:
+        if order.input["plain"]:
+            raise TimeoutError("internal-detail: read from 10.0.0.7:5432 timed out")
+        raise Unavailable("the upstream service answered 503")
+    return f"/tests/results/{order.pk}/"
+
+
+@register("tests-retry-later", serializer=FlakySerializer, timeout=60, max_attempts=3)
+def retry_later(order):
+    """Ask for another attempt `after` seconds on, the first `failures` times."""
+    note_attempt(str(order.id))
+    if order.attempts <= order.input["failures"]:
+        raise RetryLater("The upstream service is busy", after=order.input["after"], code="upstream_busy")
+    return f"/tests/results/{order.pk}/"
+
+
+def coalesced_flaky(order):
+    """A coalesced order whose first attempt meets a busy upstream."""
+    if order.attempts <= order.input["value"]:
+        raise Unavailable("the upstream service answered 503")
+    return f"/tests/results/{order.pk}/"
+
+
+register("tests-coalesced-flaky", serializer=CoalescedSerializer, timeout=60, coalesce=10,
+         retry=Retry(on=(Unavailable,), max_attempts=3, backoff=0.5, max_delay=1.0))(coalesced_flaky)
+
+
+@register("tests-fanout-flaky", serializer=FanSerializer, timeout=60,
+          retry=Retry(on=(Unavailable,), max_attempts=3, backoff=0.5, max_delay=1.0))
+def fanned_flaky(order):
+    """Fan out into `parts` parts; the part `fail_part` meets a busy upstream on its first attempt."""
+    data = order.input
+    inputs = [{"size": data["size"], "flaky": i == data.get("fail_part")} for i in range(data["parts"])]
+    return fan_out(order, inputs, part=flaky_part, then=fanned_done, totals=[data["size"]] * data["parts"])
+
+
+def flaky_part(order, part):
+    with ProgressItems(part, range(part.input["size"]), message=f"Part {part.index}") as items:
+        for index in items:
+            if part.input["flaky"] and index == part.input["size"] // 2 and note_attempt(f"{order.id}-{part.index}") == 1:
+                raise Unavailable("the upstream service answered 503")

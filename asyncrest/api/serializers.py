@@ -4,6 +4,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..models import Order
+from ..registry import get_resource
+
+try:  # documents a method field's shape in the OpenAPI schema (asyncrest[openapi])
+    from drf_spectacular.utils import extend_schema_field
+except ImportError:
+    def extend_schema_field(field):
+        return lambda method: method
 
 # Formats a datetime as every DRF DateTimeField does (DATETIME_FORMAT, the current time zone).
 _datetime = serializers.DateTimeField()
@@ -14,16 +21,25 @@ class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class RetrySerializer(serializers.Serializer):
+    """When an order that waits for another attempt gets it, and how many it has left."""
+
+    due_at = serializers.DateTimeField()
+    attempts_left = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
+
+
 class OrderSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     resource_url = serializers.SerializerMethodField()
     error = ErrorSerializer(read_only=True, allow_null=True)
+    retry = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
         fields = [
             "id", "url", "resource", "status", "progress", "processed", "total", "message",
-            "resource_url", "error", "created_at", "started_at", "finished_at", "attempts",
+            "resource_url", "error", "created_at", "started_at", "finished_at", "attempts", "retry",
         ]
         read_only_fields = fields
 
@@ -50,6 +66,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "started_at": timestamp(order.started_at) if order.started_at else None,
             "finished_at": timestamp(order.finished_at) if order.finished_at else None,
             "attempts": int(order.attempts),
+            "retry": self.get_retry(order),
         }
 
     def _absolute(self, path: str | None) -> str | None:
@@ -62,6 +79,20 @@ class OrderSerializer(serializers.ModelSerializer):
 
     def get_url(self, order: Order) -> str:
         return self._absolute(order.get_absolute_url())
+
+    @extend_schema_field(RetrySerializer(allow_null=True))
+    def get_retry(self, order: Order) -> dict | None:
+        """Set while the order waits for another attempt (after a failure its resource retries, or a lost
+        worker): when it is due and how many attempts are left; else null."""
+        if order.status != "running" or order.lease or order.available_at is None or not order.attempts:
+            return None
+        resource = get_resource(order.resource)
+        max_attempts = resource.get_max_attempts() if resource else int(order.attempts)
+        return {
+            "due_at": _datetime.to_representation(order.available_at),
+            "attempts_left": max(0, max_attempts - int(order.attempts)),
+            "max_attempts": max_attempts,
+        }
 
     def get_resource_url(self, order: Order) -> str | None:
         return self._absolute(order.resource_url) if order.status == "completed" else None

@@ -120,6 +120,47 @@ def enqueue_part(part) -> bool:
     return True
 
 
+def whole_second_after(moment):
+    """`moment`, rounded up to a whole second: RQ's schedule keeps whole seconds, and a job due at
+    12:00:00.6 scheduled as 12:00:00 would be handed to a worker before its attempt is due."""
+    from datetime import timedelta
+
+    return moment if not moment.microsecond else moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def schedule_order(order_id, resource, due, *, job_id: str | None) -> bool:
+    """Put the job of an order's next attempt on RQ's schedule for `due`; False (logged) if Redis
+    cannot take it: the reconciler then delivers the attempt once it is due.
+
+    A coalesced order (`job_id=None`) is delivered by a drain of its resource, scheduled for then.
+    """
+    due = whole_second_after(due)
+    queue = get_queue(resource.queue)
+    try:
+        if job_id is None:
+            queue.enqueue_at(due, DRAIN, resource.name, job_timeout=resource.get_timeout(), result_ttl=0,
+                             description=f"{resource.name} orders, coalesced (a retry)")
+        else:
+            queue.enqueue_at(due, RUN_ORDER, str(order_id), job_id=job_id, job_timeout=resource.get_timeout(),
+                             description=f"{resource.name} order {order_id} (a retry)")
+    except RedisError as exc:
+        logger.warning("order %s: retry not scheduled, the reconciler will deliver it: %s", order_id, exc)
+        return False
+    return True
+
+
+def schedule_part(part_id, resource, due, *, job_id: str) -> bool:
+    """Put the job of a part's next attempt on RQ's schedule for `due`; False (logged) if Redis cannot."""
+    due = whole_second_after(due)
+    try:
+        get_queue(resource.queue).enqueue_at(due, RUN_PART, part_id, job_id=job_id, job_timeout=resource.get_timeout(),
+                                             description=f"part {part_id} of a {resource.name} order (a retry)")
+    except RedisError as exc:
+        logger.warning("part %s: retry not scheduled, the reconciler will deliver it: %s", part_id, exc)
+        return False
+    return True
+
+
 def remove_job(order) -> None:
     """Take a cancelled order's job out of its queue (best effort: a late run finds it cancelled)."""
     from rq.job import Job

@@ -45,11 +45,12 @@ def place(order: Order, *, enqueue: bool = True) -> Order:
 
 
 def claim(pk, lease: str) -> bool:
-    """Take a queued order, or a running one handed back for a retry; count the attempt."""
+    """Take a queued order, or a running one handed back for a retry once that is due; count the attempt."""
     now = timezone.now()
     rows = (
         Order.objects.filter(pk=pk)
-        .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease=""))
+        .filter(Q(status=Status.QUEUED) | Q(Q(available_at__isnull=True) | Q(available_at__lte=now),
+                                             status=Status.RUNNING, lease=""))
         .filter(cancel_requested_at__isnull=True)
     )
     return _moved(
@@ -95,12 +96,16 @@ def report_message(pk, message: str, *, lease: str | None = None) -> bool:
     return _moved(pk, rows, Status.RUNNING, message=message[:255], updated_at=now, heartbeat_at=now)
 
 
-def release(pk, lease: str, message: str, available_at=None) -> bool:
-    """Hand a running order back for another attempt (it stays `running`, without a lease)."""
+def release(pk, lease: str, message: str, available_at=None, *, job_id: str | None = None) -> bool:
+    """Hand a running order back for another attempt (it stays `running`, without a lease).
+
+    `job_id` names the RQ job that will deliver the next attempt, when it is not the last one's.
+    """
     now = timezone.now()
     rows = Order.objects.filter(pk=pk, status=Status.RUNNING, lease=lease)
+    fields = {"job_id": job_id} if job_id else {}
     return _moved(pk, rows, Status.RUNNING, lease="", message=message[:255], available_at=available_at or now,
-                  updated_at=now)
+                  updated_at=now, **fields)
 
 
 def complete(pk, resource_url: str, *, lease: str | None = None, message: str = "") -> bool:

@@ -19,11 +19,12 @@ from .announce import announce
 
 
 def claim_part(pk, lease: str) -> bool:
-    """Take a queued part, or one handed back for a retry, of an order still running."""
+    """Take a queued part, or one handed back for a retry once that is due, of an order still running."""
     now = timezone.now()
     return (
         Part.objects.filter(pk=pk, order__status=Status.RUNNING, order__cancel_requested_at__isnull=True)
-        .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease=""))
+        .filter(Q(status=Status.QUEUED) | Q(Q(available_at__isnull=True) | Q(available_at__lte=now),
+                                            status=Status.RUNNING, lease=""))
         .update(
             status=Status.RUNNING, lease=lease, attempts=F("attempts") + 1,
             started_at=now, heartbeat_at=now, available_at=None,

@@ -46,4 +46,18 @@ class Part(models.Model):
 
     @property
     def job_id(self) -> str:
-        return f"{self.order_id}-part-{self.index}"
+        """The RQ job that delivers the part's next attempt (its first, then one of its own per retry)."""
+        return part_job_id(self.order_id, self.index, self.attempts)
+
+    @property
+    def running_job_id(self) -> str:
+        """The RQ job that delivered the attempt now running."""
+        return part_job_id(self.order_id, self.index, max(0, self.attempts - 1))
+
+
+def part_job_id(order_id, index: int, attempts: int) -> str:
+    """The id of the RQ job that delivers a part after `attempts` attempts. A retry gets an id of
+    its own, so that it never overwrites the job of the attempt still running (RQ keeps one
+    record per id)."""
+    base = f"{order_id}-part-{index}"
+    return base if attempts == 0 else f"{base}-retry-{attempts}"

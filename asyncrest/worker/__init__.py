@@ -1,6 +1,7 @@
 """What runs in the RQ worker: the runner, fan-out, progress, heartbeats, the reconciler, worker classes.
 
-Start workers with `manage.py rqworker <queue> --worker-class asyncrest.worker.Worker`.
+Start workers with `manage.py rqworker <queue> --worker-class asyncrest.worker.Worker --with-scheduler`
+(RQ's scheduler delivers retries when they are due).
 """
 from importlib import import_module
 

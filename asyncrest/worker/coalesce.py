@@ -31,6 +31,7 @@ from .errors import OrderCancelled, fail_on_error, record_failure
 from .fanout import FanOut, start_parts
 from .heartbeat import Heartbeat
 from .results import resource_path
+from .retrying import schedule_retry
 
 logger = logging.getLogger("asyncrest.jobs")
 
@@ -172,7 +173,8 @@ def finish(orders: list[RunningOrder], outcomes: list, callbacks: dict) -> None:
     done = {}
     for order, outcome in zip(orders, outcomes, strict=True):
         if isinstance(outcome, BaseException):
-            fail_one(order, outcome)
+            if not schedule_retry(order, outcome, "The job failed", "job_failed"):
+                fail_one(order, outcome)
         elif outcome is not SETTLED:
             done[order.id] = outcome
     reports = {order.id: order.reports for order in orders}

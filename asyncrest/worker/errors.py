@@ -6,25 +6,12 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rq.timeouts import JobTimeoutException
+from .exceptions import JobError, OrderCancelled, RetryLater, RetryScheduled, describe_failure
+
+__all__ = ["JobError", "OrderCancelled", "RetryLater", "RetryScheduled", "describe_failure", "fail_on_error",
+           "hand_back", "is_infrastructure_fault", "record_failure"]
 
 logger = logging.getLogger("asyncrest.jobs")
-
-
-
-class JobError(Exception):
-    """A failure whose message is fit for the client; `code` is the order's `error.code`."""
-
-    code = "job_failed"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code:
-            self.code = code
-
-
-class OrderCancelled(Exception):
-    """The order stopped being `running` (cancelled or finished elsewhere); stop the job now."""
 
 
 @contextmanager
@@ -34,38 +21,40 @@ def fail_on_error(order, message: str, *, code: str = "job_failed") -> Iterator[
     A `JobError` keeps its own code, and its text is appended to `message`; any other
     exception is reported with `message` alone, since its text may expose internals.
     The traceback goes to the log and to the order's admin page, never to the API.
+
+    A failure that the order's resource retries (its `Retry(on=...)`, or `RetryLater`)
+    hands the order back for a later attempt instead, while attempts are left, and raises
+    `RetryScheduled` from it.
     """
     try:
         yield
-    except OrderCancelled:
+    except (OrderCancelled, RetryScheduled):
         raise
     except Exception as exc:
         if is_infrastructure_fault(exc) and hand_back(order, exc):
             raise
+        from .retrying import schedule_retry
+
+        if schedule_retry(order, exc, message, code):
+            raise RetryScheduled(f"{order} will be tried again") from exc
         record_failure(order, exc, message, code)
         raise
 
 
 def record_failure(order, exc: BaseException, message: str, code: str) -> None:
     """Fail `order` with what `exc` may tell the client (see `describe_failure`); its traceback goes to the
-    order's admin page and the log, as the API never shows it."""
+    order's admin page and the log, as the API never shows it. A failure its resource would have
+    retried, had attempts been left, says how many were made."""
     from .. import lifecycle
+    from .retrying import gave_up
 
     error_code, text = describe_failure(exc, message, code)
+    text += gave_up(order, exc)
     detail = "".join(traceback.format_exception(exc))
     # Only the execution holding the order may fail it (None outside the runner: anyone).
     lease = getattr(order, "lease", "") or None
     if lifecycle.fail(order.pk, error_code, text, detail, lease=lease):
         lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code={error_code}: {text}", exc_info=exc)
-
-
-def describe_failure(exc: BaseException, message: str, code: str) -> tuple[str, str]:
-    """The error code and the client's message for `exc`: a JobError's own, else `code` and `message` alone."""
-    if isinstance(exc, JobError):
-        return exc.code, f"{message}: {exc}" if message else str(exc)
-    if isinstance(exc, JobTimeoutException):
-        return "timeout", f"{message}: the job ran past its time limit"
-    return code, message
 
 
 def is_infrastructure_fault(exc: BaseException) -> bool:
@@ -86,7 +75,7 @@ def hand_back(order, exc: BaseException) -> bool:
 
     from django.utils import timezone
 
-    from .. import conf, lifecycle
+    from .. import lifecycle
     from ..registry import get_resource
 
     lease = getattr(order, "lease", "")
@@ -95,9 +84,9 @@ def hand_back(order, exc: BaseException) -> bool:
     if not lease or lease == lifecycle.FANOUT_LEASE or not attempts_left:
         return False
     message = f"Interrupted: {type(exc).__name__} ({exc}); retrying."[:255]
+    wait = resource.get_retry().delay(order.attempts)
     try:
-        released = lifecycle.release(order.pk, lease, message,
-                                     timezone.now() + timedelta(seconds=conf.get("RETRY_BACKOFF")))
+        released = lifecycle.release(order.pk, lease, message, timezone.now() + timedelta(seconds=wait))
     except Exception:  # the database itself is away: the reconciler finds the order's heartbeat stopped
         logger.warning("order %s: not handed back after %s", order.pk, type(exc).__name__, exc_info=True)
         return True

@@ -26,6 +26,7 @@ from ..registry import importable_path
 from .context import RunningOrder, RunningPart
 from .errors import JobError, OrderCancelled, fail_on_error, is_infrastructure_fault
 from .heartbeat import Heartbeat
+from .retrying import schedule_part_retry
 from .results import resource_path
 
 logger = logging.getLogger("asyncrest.jobs")
@@ -114,7 +115,8 @@ def execute_part(part_id: int) -> None:
                 except OrderCancelled:
                     raise
                 except Exception as exc:
-                    if is_infrastructure_fault(exc) and hand_back_part(part, row.attempts, order, exc):
+                    if (is_infrastructure_fault(exc) and hand_back_part(part, row.attempts, order, exc)) or \
+                            schedule_part_retry(part, row.attempts, order, exc):
                         raise OrderCancelled(f"{part} was handed back for a retry") from exc
                     # The part first, then (by fail_on_error) the order: whoever sees the
                     # order failed finds the part that failed it.
@@ -138,14 +140,14 @@ def hand_back_part(part: RunningPart, attempts: int, order: RunningOrder, exc: B
 
     from django.utils import timezone
 
-    from .. import conf
     from ..registry import get_resource
 
     resource = get_resource(order.resource)
     if attempts >= (resource.get_max_attempts() if resource else 1):
         return False
     try:
-        lifecycle.release_part(part.id, part.lease, timezone.now() + timedelta(seconds=conf.get("RETRY_BACKOFF")))
+        wait = resource.get_retry().delay(attempts)
+        lifecycle.release_part(part.id, part.lease, timezone.now() + timedelta(seconds=wait))
     except Exception:  # the database itself is away: the reconciler finds the part's heartbeat stopped
         logger.warning("%s: not handed back after %s", part, type(exc).__name__, exc_info=True)
     logger.warning("%s handed back for a retry after %s", part, type(exc).__name__)

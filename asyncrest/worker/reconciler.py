@@ -117,7 +117,7 @@ def recover_lost(now, report: Report) -> None:
                 report.cancelled += 1
                 log_transition(order, "cancelled", detail="worker=lost")
         elif order.attempts < max_attempts:
-            delay = retry_delay(order.attempts)
+            delay = retry_delay(resource, order.attempts)
             message = (
                 f"The worker running this order stopped responding; retrying "
                 f"(attempt {order.attempts + 1} of {max_attempts})."
@@ -150,7 +150,8 @@ def deliver_stranded(now, report: Report) -> None:
     if not waiting:
         return
     try:
-        live = live_job_ids([order.job_id or str(order.pk) for order in waiting if not order.coalesced])
+        live = live_job_ids([order.job_id or str(order.pk) for order in waiting if not order.coalesced],
+                            overdue=overdue_ids(waiting, now, lambda order: order.job_id or str(order.pk)))
     except RedisError as exc:
         logger.warning("reconciler cannot reach Redis, %s orders wait: %s", len(waiting), exc)
         return
@@ -185,7 +186,7 @@ def reconcile_parts(now, report: Report) -> None:
     for part in running.filter(heartbeat_at__lt=stale)[:BATCH]:
         resource = get_resource(part.order.resource)
         if part.attempts < (resource.get_max_attempts() if resource else 1):
-            delay = retry_delay(part.attempts)
+            delay = retry_delay(resource, part.attempts)
             if lifecycle.release_part(part.pk, part.lease, now + timedelta(seconds=delay)):
                 report.retried += 1
                 logger.warning("part %s of order %s: worker lost; retry in %ss", part.index, part.order_id, delay)
@@ -208,7 +209,8 @@ def reconcile_parts(now, report: Report) -> None:
     )
     if waiting:
         try:
-            live = live_job_ids([part.job_id for part in waiting])
+            live = live_job_ids([part.job_id for part in waiting],
+                                overdue=overdue_ids(waiting, now, lambda part: part.job_id))
         except RedisError:
             return
         for part in waiting:
@@ -229,21 +231,44 @@ def fail_part(part, code: str, message: str, report: Report) -> None:
         stop_job(part)
 
 
-def retry_delay(attempts: int) -> float:
-    """Seconds before retrying after `attempts` lost executions: RETRY_BACKOFF doubling, at most 5 minutes."""
-    return min(conf.get("RETRY_BACKOFF") * 2 ** (attempts - 1), 300)
+def retry_delay(resource, attempts: int) -> float:
+    """Seconds before retrying after `attempts` lost executions, by the resource's retry policy."""
+    from ..retries import default_retry
+
+    return (resource.get_retry() if resource else default_retry()).delay(attempts)
 
 
-def live_job_ids(job_ids: list[str]) -> set[str]:
-    """Return which of `job_ids` exist in Redis in a status that will still run them."""
+def live_job_ids(job_ids: list[str], *, overdue: frozenset | set = frozenset()) -> set[str]:
+    """Return which of `job_ids` exist in Redis in a status that will still run them.
+
+    A job on RQ's schedule whose id is in `overdue` does not count: its time came long
+    enough ago that no scheduler is moving it to its queue (no worker runs one, or the
+    one that did is gone), so its attempt is delivered now instead.
+    """
     connection = get_connection()
-    jobs = Job.fetch_many(job_ids, connection=connection)
-    return {job.id for job in jobs if job is not None and job.get_status(refresh=False) in LIVE_JOB_STATUSES}
+    live = set()
+    for job in Job.fetch_many(job_ids, connection=connection):
+        if job is None:
+            continue
+        status = job.get_status(refresh=False)
+        if status == JobStatus.SCHEDULED and job.id in overdue:
+            logger.warning("job %s was due %ss ago and is still scheduled: is a worker running with "
+                           "--with-scheduler? The reconciler delivers it.", job.id, conf.get("QUEUED_GRACE"))
+            continue
+        if status in LIVE_JOB_STATUSES:
+            live.add(job.id)
+    return live
+
+
+def overdue_ids(waiting, now, job_id) -> set[str]:
+    """The job ids of `waiting` orders or parts whose next attempt was due more than QUEUED_GRACE ago."""
+    late = now - timedelta(seconds=conf.get("QUEUED_GRACE"))
+    return {job_id(item) for item in waiting if item.available_at is not None and item.available_at < late}
 
 
 def stop_job(item) -> None:
     """Ask RQ to stop the job of an order or part if a worker still runs it (best effort)."""
     try:
-        send_stop_job_command(get_connection(), item.job_id or str(item.pk))
+        send_stop_job_command(get_connection(), getattr(item, "running_job_id", None) or item.job_id or str(item.pk))
     except Exception as exc:  # not running anywhere, or Redis down: it is settled anyway
         logger.debug("%s: no job to stop (%s)", item, exc)

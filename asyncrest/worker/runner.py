@@ -10,7 +10,7 @@ from .. import lifecycle
 from ..models import Order
 from ..registry import get_resource
 from .context import RunningOrder
-from .errors import OrderCancelled, fail_on_error
+from .errors import OrderCancelled, RetryScheduled, fail_on_error
 from .fanout import FanOut, start_parts
 from .heartbeat import Heartbeat
 from .results import resource_path
@@ -51,6 +51,8 @@ def execute(order_id) -> str | None:
                     start_parts(order, result)
                     return None
                 url = resource_path(result)
+        except RetryScheduled:
+            return None  # handed back: the next attempt's job is scheduled
         except OrderCancelled:
             if lifecycle.cancel(order.id, lease=lease):
                 lifecycle.log_transition(order, "cancelled")

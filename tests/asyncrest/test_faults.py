@@ -48,10 +48,12 @@ class Fault:
         settings.ASYNCREST = {**settings.ASYNCREST, "QUEUE": self.queue}
         self.workers: list[WorkerProcess] = []
 
-    def start_worker(self, worker_class: str = "asyncrest.worker.Worker", **extra_env) -> WorkerProcess:
+    def start_worker(self, worker_class: str = "asyncrest.worker.Worker", *, scheduler: bool = True,
+                     **extra_env) -> WorkerProcess:
         env = {"ASYNCREST_TEST_RECONCILE_INTERVAL": "1", **extra_env}
         log = self.tmp_path / f"worker-{len(self.workers)}.log"
-        worker = WorkerProcess(self.redis.url, log, queue=self.queue, extra_env=env, worker_class=worker_class).start()
+        worker = WorkerProcess(self.redis.url, log, queue=self.queue, extra_env=env, worker_class=worker_class,
+                               scheduler=scheduler).start()
         self.workers.append(worker)
         return worker
 

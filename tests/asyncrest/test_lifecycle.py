@@ -1,5 +1,6 @@
 """The lifecycle is the one writer of status: progress only goes up, stale runs change nothing, every move is announced."""
 import pytest
+from django.utils import timezone
 
 from asyncrest import lifecycle
 from asyncrest.models import FANOUT_LEASE, Order, Part
@@ -149,6 +150,8 @@ def test_an_infrastructure_fault_hands_the_order_back_until_its_last_attempt(use
     order.refresh_from_db()
     assert (order.status, order.lease, order.attempts, order.error_code) == ("running", "", 1, "")
     assert order.message.startswith("Interrupted: ConnectionError") and order.available_at
+    assert execute(order.pk) is None, "not claimed before its backoff is over"
+    Order.objects.filter(pk=order.pk).update(available_at=timezone.now())
     with pytest.raises(ConnectionError):
         execute(order.pk)  # the second and last attempt: the order fails, and says why
     order.refresh_from_db()

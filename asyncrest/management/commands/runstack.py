@@ -168,7 +168,9 @@ class Command(BaseCommand):
         ]
 
     def get_worker_command(self) -> list[str]:
-        return [sys.executable, "-m", "django", "rqworker", conf.get("QUEUE"), "--worker-class", conf.get("WORKER_CLASS")]
+        # --with-scheduler: RQ's scheduler moves the jobs of retries to their queue when they are due.
+        return [sys.executable, "-m", "django", "rqworker", conf.get("QUEUE"), "--worker-class", conf.get("WORKER_CLASS"),
+                "--with-scheduler"]
 
     def get_reconciler_command(self) -> list[str]:
         return [sys.executable, "-m", "django", "reconcile", "--loop"]
