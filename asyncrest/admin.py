@@ -20,7 +20,8 @@ class PartInline(admin.TabularInline):
 
     model = Part
     extra = 0
-    fields = ["index", "status", "processed", "total", "attempts", "started_at", "finished_at", "error_code"]
+    fields = ["index", "status", "processed", "failed", "total", "attempts", "started_at", "finished_at", "error_code",
+              "error_message"]
     readonly_fields = fields
     can_delete = False
     max_num = 0  # shown, never added by hand
@@ -39,13 +40,13 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ["cancel_orders", "retry_orders"]
     inlines = [PartInline]
     readonly_fields = [
-        "id", "owner", "resource", "status", "input", "progress", "processed", "total", "message",
+        "id", "owner", "resource", "status", "input", "progress", "processed", "failed", "total", "message", "retry_of",
         "resource_url", "error_code", "error_message", "error_detail", "usage", "attempts", "job_id",
         "created_at", "updated_at", "started_at", "finished_at", "heartbeat_at", "available_at", "cancel_requested_at",
     ]
     fieldsets = [
-        (None, {"fields": ["id", "owner", "resource", "status", "input"]}),
-        ("Progress", {"fields": ["progress", "processed", "total", "message", "resource_url"]}),
+        (None, {"fields": ["id", "owner", "resource", "status", "input", "retry_of"]}),
+        ("Progress", {"fields": ["progress", "processed", "failed", "total", "message", "resource_url"]}),
         ("Error", {"fields": ["error_code", "error_message", "error_detail"]}),
         ("Usage", {"fields": ["usage"]}),
         ("Delivery", {"fields": [
@@ -88,35 +89,33 @@ class OrderAdmin(admin.ModelAdmin):
             messages.SUCCESS if cancelled or stopping else messages.WARNING,
         )
 
-    @admin.action(description="Retry the selected failed orders (as new orders)", permissions=["change"])
+    @admin.action(description="Retry what the selected orders did not do (as new orders)", permissions=["change"])
     def retry_orders(self, request, queryset) -> None:
-        """Place a new order for each failed one: a finished order never changes, so it is not reused."""
+        """Place a new order redoing what each finished one did not do (`POST /async/orders/<id>/retry/`):
+        a finished order never changes, so it is not reused."""
         skipped = 0
         for order in queryset:
-            if order.status != Status.FAILED:
+            if lifecycle.why_not_retryable(order):
                 skipped += 1
                 continue
             again = place_again(order)
             link = reverse("admin:asyncrest_order_change", args=[again.pk])
             self.message_user(
                 request,
-                format_html('Order {} is placed again as <a href="{}">{}</a>.', order.pk, link, again.pk),
+                format_html('Order {} is retried as <a href="{}">{}</a>.', order.pk, link, again.pk),
                 messages.SUCCESS,
             )
         if skipped:
             self.message_user(
-                request, f"{skipped} selected order(s) had not failed and were not retried.", messages.WARNING
+                request, f"{skipped} selected order(s) were pending, or completed with nothing failed, and were "
+                "not retried.", messages.WARNING
             )
 
 
 def place_again(order: Order) -> Order:
-    """Place a new order with the owner, resource and input of `order`; enqueue it once committed."""
-    again = Order(
-        owner_id=order.owner_id, resource=order.resource, input=order.input,
-        request_fingerprint=order.request_fingerprint,
-    )
-    lifecycle.place(again)
-    logger.info("order %s placed again as %s from the admin", order.pk, again.pk)
+    """Place the order that redoes what the finished `order` did not do; enqueue it once committed."""
+    again = lifecycle.place_retry(order)
+    logger.info("order %s retried as %s from the admin", order.pk, again.pk)
     return again
 
 

@@ -38,6 +38,21 @@ class Resource:
     coalesce_if: Callable | None = None
     #: Which failures are tried again and how (an `asyncrest.Retry`; None: `default_retry()`).
     retry: Retry | None = None
+    #: Failed items a fanned-out order may have and still complete: a count, or a share of its
+    #: items (0 < share <= 1); None: any failed part fails the order.
+    tolerate: int | float | None = None
+
+    def tolerates(self) -> bool:
+        """Whether an order of the resource may complete with some of its items failed."""
+        return bool(self.tolerate)
+
+    def allowed_failures(self, total: int | None) -> int:
+        """How many of an order's `total` items may fail before the order fails."""
+        if not self.tolerate:
+            return 0
+        if isinstance(self.tolerate, float):
+            return int(self.tolerate * (total or 0) + 1e-9)
+        return self.tolerate
 
     def coalesces(self, order_input) -> bool:
         """Whether an order with this validated input runs in a batch of the resource's orders."""
@@ -115,6 +130,7 @@ def register(
     many: Callable | None = None,
     coalesce_if: Callable | None = None,
     retry: Retry | None = None,
+    tolerate: int | float | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register the decorated function as the job that fulfils orders for resource `name`.
 
@@ -131,6 +147,10 @@ def register(
 
     `retry=Retry(on=(...), max_attempts=5, backoff=2, max_delay=300)` tries an order
     again, after a growing wait, when its job raises one of `on` (or `RetryLater`).
+
+    `tolerate` lets a fanned-out order complete with some items failed (its failed parts'
+    items, and those its parts report): up to a count (`tolerate=100`) or a share of its
+    items (`tolerate=0.05`); past that, and without it, the order fails.
     """
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ImproperlyConfigured(
@@ -156,6 +176,15 @@ def register(
             "disagree; give the number once."
         )
 
+    if tolerate is not None and not (
+        (isinstance(tolerate, int) and not isinstance(tolerate, bool) and tolerate >= 0)
+        or (isinstance(tolerate, float) and 0 < tolerate <= 1)
+    ):
+        raise ImproperlyConfigured(
+            f"asyncrest resource {name!r}: tolerate= is a number of items (0 or more) or a share of them "
+            f"(a float above 0, at most 1.0), not {tolerate!r}."
+        )
+
     def decorator(func: Callable) -> Callable:
         this = module_level_path(func, what=f"the job of resource {name!r}")
         existing = _registry.get(name)
@@ -169,6 +198,7 @@ def register(
         _registry[name] = Resource(
             name=name, func=func, serializer=serializer, parsers=chosen, timeout=timeout, queue=queue,
             max_attempts=max_attempts, coalesce=coalesce, many=many, coalesce_if=coalesce_if, retry=retry,
+            tolerate=tolerate,
         )
         return func
 

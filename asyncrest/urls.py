@@ -26,5 +26,6 @@ urlpatterns = [
     path("<slug:resource>/order/", views.OrderCreateView.as_view(), name="order-create"),
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/<uuid:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<uuid:pk>/retry/", views.OrderRetryView.as_view(), name="order-retry"),
     path("webhooks/secret/", signing.SigningSecretView.as_view(), name="webhook-secret"),
 ]

@@ -17,19 +17,21 @@ from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from itertools import islice
 
-from django.db import transaction
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.parsers import MultiPartParser
 
-from asyncrest import ProgressItems, RunningOrder, fail_on_error, fan_out, register
+from asyncrest import OrderCancelled, ProgressItems, RunningOrder, fail_on_error, fan_out, get_resource, register
 from asyncrest.api.parsers import JSONParser
 
 from .coalesced import entry_timestamp, is_one_entry, tag_entries
 from .models import Batch, Log, RejectedRow, Tag
 from .parsers import CSVParser
 from .serializers import TaggingOrderSerializer, max_entry_length
-from .taggers import TAG_TYPE, BaseTagger, Usage, get_tagger
+from .taggers import TAG_TYPE, BaseTagger, TaggerError, Usage, get_tagger
 from .uploads import Row, read_rows, upload_path
 
 logger = logging.getLogger("tagging.jobs")
@@ -53,12 +55,29 @@ DATE_START = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])", re.ASCII)
 REASON_LENGTH = 255
 
 
+def tolerance() -> int | float | None:
+    """The failed entries a batch may have and still complete: `TAGGING["TOLERATE"]`, a count or a share
+    (by default half: a batch completes with its failed entries listed unless more than half failed;
+    0 or None: any failure fails it)."""
+    return (getattr(settings, "TAGGING", None) or {}).get("TOLERATE", 0.5) or None
+
+
 @register("tagging", serializer=TaggingOrderSerializer, parsers=[JSONParser, MultiPartParser, CSVParser], timeout=600,
-          coalesce=50, coalesce_if=is_one_entry, many=tag_entries)
+          coalesce=50, coalesce_if=is_one_entry, many=tag_entries, tolerate=tolerance())
 def tag_logs(order: RunningOrder):
-    """Tag the order's entry (returns its Log), or store its entries and fan out (returns a FanOut)."""
+    """Tag the order's entry (returns its Log), or store its entries and fan out (returns a FanOut).
+
+    The retry of a batch (`POST /async/orders/<id>/retry/`) stores and tags only the entries
+    its original did not tag.
+    """
     data = order.input
     timestamp = entry_timestamp(order)
+    if order.retry_of and "entry" not in data and Log.objects.filter(order_id=order.retry_of).exists():
+        batch, _ = Batch.objects.get_or_create(order_id=order.id, defaults={
+            "owner_id": order.owner_id, "filename": data.get("csv", {}).get("filename", "")})
+        with fail_on_error(order, "The entries to retry could not be read", code="unreadable_input"):
+            stored = store_retried(order, batch)
+        return fan_out_entries(order, stored)
     if "entry" in data:
         with fail_on_error(order, "Tagging failed", code="tagging_failed"):
             tagger = get_tagger()
@@ -80,6 +99,11 @@ def tag_logs(order: RunningOrder):
         message = "Storing the entries"
     with fail_on_error(order, "The entries could not be read", code="unreadable_input"):
         stored = store_rows(order, batch, rows, timestamp, message=message)
+    return fan_out_entries(order, stored)
+
+
+def fan_out_entries(order: RunningOrder, stored: int):
+    """Tag the order's `stored` logs in parts of contiguous positions."""
     size = max(PART_SIZE, -(-stored // MAX_PARTS))
     ranges = [(start, min(start + size, stored)) for start in range(0, stored, size)]
     return fan_out(
@@ -118,6 +142,34 @@ def store_rows(order: RunningOrder, batch: Batch, rows: Iterable[Row], default_t
             with transaction.atomic():
                 Log.objects.bulk_create(logs, ignore_conflicts=True)
                 RejectedRow.objects.bulk_create(rejected, ignore_conflicts=True)
+    return position
+
+
+def untagged_logs(order_id) -> models.QuerySet:
+    """The logs of a finished batch order that were not tagged: those that failed, and those its parts
+    did not reach (a part that failed, or was cancelled, after tagging the first `processed` of its logs)."""
+    from asyncrest.models import Part, Status
+
+    missing = Q(error__gt="")
+    for part in Part.objects.filter(order_id=order_id).exclude(status=Status.COMPLETED).only("input", "processed"):
+        start, stop = part.input["start"], part.input["stop"]
+        missing |= Q(position__gte=start + min(part.processed, stop - start), position__lt=stop)
+    return Log.objects.filter(missing, order_id=order_id)
+
+
+def store_retried(order: RunningOrder, batch: Batch) -> int:
+    """Store, as this order's logs at positions 0.., the entries its original did not tag; return how many."""
+    position = 0
+    rows = untagged_logs(order.retry_of).order_by("position").values_list("entry", "line", "timestamp")
+    with ProgressItems(order, chunked(rows.iterator(chunk_size=STORE_CHUNK), STORE_CHUNK), weight=len,
+                       message="Reading the entries to retry", indeterminate=True, unit="entries read") as chunks:
+        for chunk in chunks:
+            logs = []
+            for entry, line, timestamp in chunk:
+                logs.append(Log(owner_id=order.owner_id, entry=entry, batch=batch, order_id=order.id,
+                                position=position, line=line, timestamp=timestamp))
+                position += 1
+            Log.objects.bulk_create(logs, ignore_conflicts=True)
     return position
 
 
@@ -219,10 +271,18 @@ def shown(value: str) -> str:
 
 
 def tag_part(order, part) -> None:
-    """Tag the logs at positions start..stop of the order (one part of a fanned-out batch)."""
+    """Tag the logs at positions start..stop of the order (one part of a fanned-out batch).
+
+    Where the resource tolerates failures (`TAGGING["TOLERATE"]`), a chunk the tagger cannot tag
+    at all (a `TaggerError`, once the tagger's own retries are spent) has its logs marked failed
+    with the reason, and the part goes on; entries the tagger returned an error for are failed
+    too. Each is reported to the order's `counts.failed`.
+    """
+    tolerant = get_resource(order.resource).tolerates()
     with fail_on_error(order, "Tagging failed", code="tagging_failed"):
         tagger = get_tagger()
         spent: Counter[str] = Counter()
+        failed = reported = 0
         try:
             logs = list(
                 Log.objects.filter(order_id=order.pk, position__gte=part.input["start"], position__lt=part.input["stop"])
@@ -234,10 +294,24 @@ def tag_part(order, part) -> None:
                 for chunk in chunks:
                     try:
                         results = tagger.tag([entry for _, entry in chunk])
+                    except TaggerError as exc:
+                        if not tolerant:
+                            raise
+                        logger.warning("order %s part %s: %s entries not tagged: %s", order.pk, part.index,
+                                       len(chunk), exc)
+                        reason = f"The tagger failed: {exc}"[:REASON_LENGTH]
+                        Log.objects.filter(id__in=[log_id for log_id, _ in chunk]).update(error=reason)
+                        failed += len(chunk)
+                    else:
+                        store_tags([log_id for log_id, _ in chunk], results)
+                        failed += sum(1 for result in results if result.error)
                     finally:
                         # Spent even when the call failed: a failed order's requests cost too.
                         spent.update(record_usage(order, tagger.last_usage))
-                    store_tags([log_id for log_id, _ in chunk], results)
+                    if failed > reported:
+                        if not part.report_failures(failed):
+                            raise OrderCancelled(f"{part}: its order stopped")
+                        reported = failed
         finally:
             tagger.close()
             if spent:
@@ -246,7 +320,14 @@ def tag_part(order, part) -> None:
 
 
 def finish_batch(order: RunningOrder) -> Batch:
-    """Count the batch's results once every part is done (the upload goes when the order ends)."""
+    """Count the batch's results once every part is done (the upload goes when the order ends).
+
+    The logs a failed part did not reach are marked failed first, with the part's error.
+    """
+    for part in order.failed_parts():
+        start, stop = part.input["start"], part.input["stop"]
+        Log.objects.filter(order_id=order.id, position__gte=start + min(part.processed, stop - start),
+                           position__lt=stop, error="").update(error=part.error_message[:REASON_LENGTH] or "Not tagged")
     batch = Batch.objects.get(order_id=order.id)
     logs = Log.objects.filter(batch=batch)
     batch.failed = logs.exclude(error="").count()

@@ -71,7 +71,11 @@ class Log(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "position"], name="tagging_log_unique_order_position"),
         ]
-        indexes = [models.Index(fields=["owner", "-timestamp"], name="tagging_log_owner_ts")]
+        indexes = [
+            models.Index(fields=["owner", "-timestamp"], name="tagging_log_owner_ts"),
+            # A batch's failed entries, listed with the batch and redone by its order's retry.
+            models.Index(fields=["batch", "position"], condition=~models.Q(error=""), name="tagging_log_failed"),
+        ]
 
     def __str__(self) -> str:
         return self.entry[:60]

@@ -122,16 +122,17 @@ class BatchSerializer(serializers.ModelSerializer):
     logs_url = serializers.SerializerMethodField()
     export_url = serializers.SerializerMethodField()
     rejected_rows = serializers.SerializerMethodField()
+    failed_rows = serializers.SerializerMethodField()
     top_tags = serializers.SerializerMethodField()
 
-    #: At most this many rejected rows are listed; `rejected` counts them all.
+    #: At most this many rejected (and failed) rows are listed; `rejected` (`failed`) counts them all.
     rejected_rows_shown = 1000
 
     class Meta:
         model = Batch
         fields = [
             "id", "url", "created_at", "filename", "rows", "tagged", "failed", "rejected", "rejected_rows",
-            "logs_url", "export_url", "top_tags",
+            "failed_rows", "logs_url", "export_url", "top_tags",
         ]
 
     def _absolute(self, path: str) -> str:
@@ -147,6 +148,12 @@ class BatchSerializer(serializers.ModelSerializer):
     def get_rejected_rows(self, batch: Batch) -> list[dict]:
         rows = batch.rejected_rows.order_by("line")[: self.rejected_rows_shown]
         return [{"line": row.line, "reason": row.reason} for row in rows]
+
+    def get_failed_rows(self, batch: Batch) -> list[dict]:
+        """The entries that were stored but could not be tagged, with why: what a retry of the order redoes."""
+        rows = batch.logs.exclude(error="").order_by("position").values("line", "position", "error")
+        return [{"line": row["line"], "position": row["position"], "reason": row["error"]}
+                for row in rows[: self.rejected_rows_shown]]
 
     def get_top_tags(self, batch: Batch) -> list[dict]:
         from django.db.models import Count

@@ -68,7 +68,7 @@ class LogDetail(OwnedMixin, generics.RetrieveAPIView):
 
 
 class BatchDetail(OwnedMixin, generics.RetrieveAPIView):
-    """Show one of your batches: its counts, rejected rows, top tags and links to its logs and export."""
+    """Show one of your batches: its counts, rejected and failed rows, top tags and links to its logs and export."""
 
     queryset = Batch.objects.all()
     serializer_class = BatchSerializer

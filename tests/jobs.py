@@ -4,7 +4,7 @@ import time
 from django.conf import settings
 from rest_framework import serializers
 
-from asyncrest import JobError, ProgressItems, Retry, RetryLater, fail_on_error, fan_out, register
+from asyncrest import JobError, ProgressItems, Retry, RetryLater, fail_on_error, fan_out, fan_out_failed, register
 
 
 class SleepSerializer(serializers.Serializer):
@@ -211,3 +211,30 @@ def flaky_part(order, part):
         for index in items:
             if part.input["flaky"] and index == part.input["size"] // 2 and note_attempt(f"{order.id}-{part.index}") == 1:
                 raise Unavailable("the upstream service answered 503")
+
+
+class TolerantFanSerializer(FanSerializer):
+    fail_parts = serializers.ListField(child=serializers.IntegerField(min_value=0), default=list)
+    # Items each part reports failed (its first ones), as a job does for bad rows.
+    bad_items = serializers.IntegerField(min_value=0, default=0)
+
+
+@register("tests-fanout-tolerant", serializer=TolerantFanSerializer, timeout=60, tolerate=0.25)
+def fanned_tolerant(order):
+    """Fan out; the parts in `fail_parts` break half-way (but not in a retry, which redoes just those)."""
+    if order.retry_of:
+        return fan_out_failed(order)
+    data = order.input
+    inputs = [{"size": data["size"], "delay": data["delay"], "fail": i in data["fail_parts"], "bad": data["bad_items"]}
+              for i in range(data["parts"])]
+    return fan_out(order, inputs, part=tolerant_part, then=fanned_done, totals=[data["size"]] * data["parts"])
+
+
+def tolerant_part(order, part):
+    with ProgressItems(part, range(part.input["size"]), message=f"Part {part.index}") as items:
+        for index in items:
+            time.sleep(part.input["delay"])
+            if part.input["fail"] and not order.retry_of and index == part.input["size"] // 2:
+                raise JobError(f"part {part.index} broke", code="part_broke")
+            if index < part.input["bad"]:
+                part.report_failures(index + 1)

@@ -18,3 +18,23 @@ class SlowTagger(KeywordTagger):
     def tag(self, entries: Sequence[str]) -> list[TaggedEntry]:
         time.sleep(self.delay * len(entries))
         return super().tag(entries)
+
+
+class FlakyTagger(KeywordTagger):
+    """The keyword tagger, 100 entries a call, that cannot tag a call holding an entry with `POISON`
+    while the file `down` exists (the tests remove it to have the service come back)."""
+
+    batch_size = 100
+
+    def __init__(self, *, down: str) -> None:
+        super().__init__()
+        self.down = down
+
+    def tag(self, entries: Sequence[str]) -> list[TaggedEntry]:
+        import os
+
+        from tagging.taggers import TaggerError
+
+        if os.path.exists(self.down) and any("POISON" in entry for entry in entries):
+            raise TaggerError("the tagging service is unavailable", code="llm_unavailable")
+        return super().tag(entries)

@@ -12,13 +12,14 @@ available = importlib.util.find_spec("drf_spectacular") is not None
 if available:
     from .schema import (  # noqa: F401
         AutoSchema, OrderCreateSchema, health_docs, order_create_docs, order_detail_docs, order_list_docs,
-        signing_secret_docs,
+        order_retry_docs, signing_secret_docs,
     )
 else:
     def _unchanged(view):
         return view
 
     order_create_docs = order_detail_docs = order_list_docs = health_docs = signing_secret_docs = _unchanged
+    order_retry_docs = _unchanged
     AutoSchema = OrderCreateSchema = None
 
 

@@ -118,6 +118,30 @@ order_detail_docs = extend_schema_view(
     ),
 )
 
+order_retry_docs = extend_schema_view(
+    post=extend_schema(
+        tags=["orders"],
+        summary="Retry what a finished order did not do",
+        description=(
+            "Places a new order, linked to this one (`retry_of` in its body, `retried_by` in this one's), that "
+            "redoes only this order's failed parts or items; the finished order itself never changes."
+        ),
+        request=None,
+        parameters=[
+            header("Idempotency-Key", "Sent again with the same key, the answer is the same new order."),
+            header("Location", "Absolute URL of the new order.", response=[202]),
+            header("Retry-After", "Seconds to wait before polling the new order.", response=[202], type=int),
+        ],
+        responses={
+            202: OpenApiResponse(OrderSerializer, description="Accepted: the new order is queued."),
+            401: NOT_AUTHENTICATED,
+            404: NOT_FOUND,
+            409: error("Still pending, or completed with nothing failed."),
+            429: error("Too many orders placed."),
+        },
+    ),
+)
+
 order_list_docs = extend_schema_view(
     get=extend_schema(
         tags=["orders"],

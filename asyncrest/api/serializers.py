@@ -29,17 +29,29 @@ class RetrySerializer(serializers.Serializer):
     max_attempts = serializers.IntegerField()
 
 
+class CountsSerializer(serializers.Serializer):
+    """An order's items: all of them, those done without failure, and those that failed."""
+
+    total = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
 class OrderSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     resource_url = serializers.SerializerMethodField()
     error = ErrorSerializer(read_only=True, allow_null=True)
     retry = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    retry_of = serializers.SerializerMethodField()
+    retried_by = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
         fields = [
             "id", "url", "resource", "status", "progress", "processed", "total", "message",
             "resource_url", "error", "created_at", "started_at", "finished_at", "attempts", "retry",
+            "counts", "retry_of", "retried_by",
         ]
         read_only_fields = fields
 
@@ -67,6 +79,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "finished_at": timestamp(order.finished_at) if order.finished_at else None,
             "attempts": int(order.attempts),
             "retry": self.get_retry(order),
+            "counts": self.get_counts(order),
+            "retry_of": self.get_retry_of(order),
+            "retried_by": self.get_retried_by(order),
         }
 
     def _absolute(self, path: str | None) -> str | None:
@@ -93,6 +108,30 @@ class OrderSerializer(serializers.ModelSerializer):
             "attempts_left": max(0, max_attempts - int(order.attempts)),
             "max_attempts": max_attempts,
         }
+
+    @extend_schema_field(CountsSerializer(allow_null=True))
+    def get_counts(self, order: Order) -> dict | None:
+        """The order's items once it knows how many it has: `succeeded` counts those processed
+        without failure so far, `failed` those that failed (where its resource tolerates failures)."""
+        if order.total is None:
+            return None
+        failed = int(order.failed)
+        return {"total": int(order.total), "succeeded": max(0, int(order.processed) - failed), "failed": failed}
+
+    def get_retry_of(self, order: Order) -> str | None:
+        """The URL of the finished order whose failed parts or items this one redoes."""
+        return self._order_url(order.retry_of_id)
+
+    def get_retried_by(self, order: Order) -> str | None:
+        """The URL of the latest order placed to redo this one's failures (`POST .../retry/`)."""
+        return self._order_url(getattr(order, "retried_by_id", None))
+
+    def _order_url(self, pk) -> str | None:
+        if pk is None:
+            return None
+        from django.urls import reverse
+
+        return self._absolute(reverse("asyncrest:order-detail", kwargs={"pk": pk}))
 
     def get_resource_url(self, order: Order) -> str | None:
         return self._absolute(order.resource_url) if order.status == "completed" else None

@@ -44,6 +44,38 @@ def place(order: Order, *, enqueue: bool = True) -> Order:
     return order
 
 
+def why_not_retryable(order: Order) -> str:
+    """Why `order` cannot be retried (`POST .../retry/`), in a sentence; empty if it can: it failed,
+    was cancelled, or completed with some of its items failed."""
+    from ..registry import get_resource
+
+    if not order.is_finished:
+        return f"The order is still {order.status}; only a finished order can be retried."
+    if order.status == Status.COMPLETED and not order.failed:
+        return "The order completed and none of its items failed: there is nothing to retry."
+    if get_resource(order.resource) is None:
+        return f"No job is registered for resource {order.resource!r} any more."
+    return ""
+
+
+def place_retry(original: Order, *, key: str | None = None, fingerprint: str = "") -> Order:
+    """Place an order that redoes what the finished `original` did not do, linked to it by `retry_of`.
+
+    It has the original's owner, resource, input and webhook; its job sees `order.retry_of`
+    and redoes only the failed parts or items (a job that does not look redoes all of it).
+    The original never changes.
+    """
+    from ..registry import get_resource
+
+    resource = get_resource(original.resource)
+    retry = Order(
+        owner_id=original.owner_id, resource=original.resource, input=original.input, retry_of=original,
+        coalesced=bool(resource and resource.coalesces(original.input)), idempotency_key=key,
+        request_fingerprint=fingerprint, callback_url=original.callback_url, origin=original.origin,
+    )
+    return place(retry)
+
+
 def claim(pk, lease: str) -> bool:
     """Take a queued order, or a running one handed back for a retry once that is due; count the attempt."""
     now = timezone.now()

@@ -127,3 +127,61 @@ def cancel_parts(pk) -> bool:
     if cancelled:
         announce(pk, Status.CANCELLED, finished=True)
     return cancelled == 1
+
+
+def _order_gains(pk, processed_gain: int, failed_gain: int) -> bool:
+    """Add to a running fanned-out order's processed and failed counts (its progress follows)."""
+    fields: dict = {"updated_at": timezone.now()}
+    if processed_gain:
+        processed_now = F("processed") + processed_gain
+        fields["processed"] = processed_now
+        fields["progress"] = Case(
+            When(total__gt=0, then=Least(Value(100.0), 100.0 * processed_now / F("total"))),
+            default=F("progress"),
+            output_field=models.FloatField(),
+        )
+    if failed_gain:
+        fields["failed"] = F("failed") + failed_gain
+    return Order.objects.filter(pk=pk, status=Status.RUNNING, lease=FANOUT_LEASE).update(**fields) == 1
+
+
+def report_part_failures(pk, lease: str, failed: int) -> bool:
+    """Record that `failed` of the part's items failed so far (a count that only grows, across its
+    runs) and add what is new to its order's; False if the part or its order stopped."""
+    with transaction.atomic():
+        row = Part.objects.select_for_update().filter(pk=pk, status=Status.RUNNING, lease=lease).values_list(
+            "failed", "order_id"
+        ).first()
+        if row is None:
+            return False
+        reached, order_id = row
+        gained = max(0, failed - reached)
+        if gained:
+            if not _order_gains(order_id, 0, gained):
+                return False
+            Part.objects.filter(pk=pk).update(failed=failed)
+    if gained:
+        announce(order_id, Status.RUNNING)
+    return True
+
+
+def fail_part_tolerated(pk, lease: str, *, error_code: str, error_message: str, error_detail: str = "") -> bool:
+    """Fail a part of an order that tolerates failures: the items it did not get to count as failed
+    on the order (and as processed there, so that its progress still reaches 100 %); the order runs on.
+    The part keeps `processed` as the point its runs reached: its items from there on were not done."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = Part.objects.select_for_update().filter(pk=pk, status=Status.RUNNING, lease=lease).values_list(
+            "processed", "total", "failed", "order_id"
+        ).first()
+        if row is None:
+            return False
+        processed, total, failed, order_id = row
+        remainder = max(0, (total or 0) - processed)
+        Part.objects.filter(pk=pk).update(
+            status=Status.FAILED, finished_at=now, failed=failed + remainder,
+            error_code=error_code[:64], error_message=error_message, error_detail=error_detail,
+        )
+        _order_gains(order_id, remainder, remainder)
+    announce(order_id, Status.RUNNING)
+    return True

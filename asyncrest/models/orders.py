@@ -32,7 +32,8 @@ class OrderQuerySet(models.QuerySet):
     def for_display(self) -> OrderQuerySet:
         """Leave out the columns no response shows: the input (a whole list of entries,
         perhaps), usage and tracebacks are not read and decoded on every poll."""
-        return self.defer("input", "usage", "error_detail")
+        latest_retry = Order.objects.filter(retry_of=models.OuterRef("pk")).order_by("-created_at").values("pk")[:1]
+        return self.defer("input", "usage", "error_detail").annotate(retried_by_id=models.Subquery(latest_retry))
 
 
 class Order(models.Model):
@@ -50,6 +51,8 @@ class Order(models.Model):
     processed = models.PositiveBigIntegerField(default=0)
     total = models.PositiveBigIntegerField(null=True, blank=True)
     message = models.CharField(max_length=255, blank=True)
+    # Items of `total` that failed, in a resource that tolerates failures (`register(..., tolerate=)`).
+    failed = models.PositiveBigIntegerField(default=0)
 
     resource_url = models.CharField(max_length=500, null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
@@ -76,6 +79,9 @@ class Order(models.Model):
     # the order was placed through, to make the URLs in the notification absolute.
     callback_url = models.URLField(max_length=2000, blank=True)
     origin = models.CharField(max_length=255, blank=True)
+
+    # The finished order whose failed parts or items this one redoes (`POST /async/orders/<id>/retry/`).
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
 
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)

@@ -24,6 +24,8 @@ class Part(models.Model):
     input = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     processed = models.PositiveBigIntegerField(default=0)
+    # Of its items, those its runs reported failed (the furthest count any run reached).
+    failed = models.PositiveBigIntegerField(default=0)
     total = models.PositiveBigIntegerField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     lease = models.CharField(max_length=32, blank=True)

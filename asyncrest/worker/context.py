@@ -32,6 +32,8 @@ class RunningOrder:
     started_at: datetime | None
     attempts: int
     lease: str
+    #: The finished order whose failed parts or items this one redoes (`POST .../retry/`), or None.
+    retry_of: uuid.UUID | None = None
     #: In a coalesced batch, what the job records (progress, message, usage) is kept here
     #: and written with the batch's completion: one statement for the batch, not one per report.
     reports: dict | None = None
@@ -41,6 +43,7 @@ class RunningOrder:
         return cls(
             id=order.pk, resource=order.resource, input=_frozen(order.input), owner_id=order.owner_id,
             created_at=order.created_at, started_at=order.started_at, attempts=order.attempts, lease=lease,
+            retry_of=order.retry_of_id,
         )
 
     @classmethod
@@ -89,6 +92,13 @@ class RunningOrder:
             return
         lifecycle.add_usage(self.id, {name: value for name, value in counts.items() if value})
 
+    def failed_parts(self) -> list:
+        """The parts of this fanned-out order that failed (for its `then` step, where failures are
+        tolerated): each with `index`, `input`, `total`, `processed`, `failed`, `error_code`, `error_message`."""
+        from ..models import Part, Status
+
+        return list(Part.objects.filter(order_id=self.id, status=Status.FAILED).order_by("index").defer("error_detail"))
+
     def __str__(self) -> str:
         return f"{self.resource} order {self.id}"
 
@@ -120,6 +130,19 @@ class RunningPart:
     def report_message(self, message: str) -> bool:
         """Record a message on the order, leaving the counts as they are; False if it must stop."""
         return lifecycle.report_part_progress(self.id, self.lease, 0, self.total, message)
+
+    def report_failures(self, failed: int) -> bool:
+        """Record that `failed` of the part's items have failed so far (a count, not an increment: a
+        retried part reports again from 0 and adds only what goes past its furthest count).
+
+        The items still count as processed; they go into the order's `counts.failed`. False if
+        the part must stop: its order failed (past what its resource tolerates), or was cancelled.
+        """
+        from .tolerance import fail_if_over_tolerance
+
+        if not lifecycle.report_part_failures(self.id, self.lease, failed):
+            return False
+        return not fail_if_over_tolerance(self.order_id)
 
     def __str__(self) -> str:
         return f"part {self.index} of order {self.order_id}"

@@ -13,6 +13,7 @@ order, such as unusable rows, are the part's to record as data.
 from __future__ import annotations
 
 import logging
+import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,11 +23,12 @@ from django.utils.module_loading import import_string
 
 from .. import lifecycle
 from ..models import FANOUT_LEASE, Order, Part, Status
-from ..registry import importable_path
+from ..registry import get_resource, importable_path
 from .context import RunningOrder, RunningPart
-from .errors import JobError, OrderCancelled, fail_on_error, is_infrastructure_fault
+from .errors import JobError, OrderCancelled, describe_failure, fail_on_error, is_infrastructure_fault
 from .heartbeat import Heartbeat
 from .retrying import schedule_part_retry
+from .tolerance import fail_if_over_tolerance, tolerates
 from .results import resource_path
 
 logger = logging.getLogger("asyncrest.jobs")
@@ -64,6 +66,24 @@ def fan_out(
         raise ValueError("fan_out() needs one total per input")
     return FanOut(part=importable_path(part, what="part"), then=importable_path(then, what="then"),
                   inputs=inputs, totals=totals, message=message)
+
+
+def fan_out_failed(order, *, message: str = "") -> FanOut:
+    """For the retry of a fanned-out order (`order.retry_of`), the parts of the original that did not
+    complete (failed, or cancelled before they did), with their functions, inputs and totals.
+
+    Return it from the job to redo just those. Items that a completed part reported failed
+    (`part.report_failures`) are the job's own to find and redo. Raises `JobError` if the
+    original has no parts to redo.
+    """
+    if not order.retry_of:
+        raise ValueError("fan_out_failed() is for an order that retries another (order.retry_of)")
+    parts = list(Part.objects.filter(order_id=order.retry_of).exclude(status=Status.COMPLETED).order_by("index")
+                 .values_list("func", "then", "input", "total"))
+    if not parts:
+        raise JobError("The order it retries has no unfinished parts to redo.", code="nothing_to_retry")
+    return FanOut(part=parts[0][0], then=parts[0][1], inputs=tuple(row[2] for row in parts),
+                  totals=tuple(row[3] or 0 for row in parts), message=message)
 
 
 def start_parts(order: RunningOrder, fan: FanOut) -> None:
@@ -107,6 +127,8 @@ def execute_part(part_id: int) -> None:
     part = RunningPart.from_row(row, lease)
     # The order as the part sees it: fenced by the fan-out lease, which only parts hold.
     order = RunningOrder.from_row(row.order, FANOUT_LEASE)
+    resource = get_resource(order.resource)
+    tolerated = False
     try:
         with Heartbeat(lambda: lifecycle.heartbeat_part(part.id, lease), name=str(part)):
             with fail_on_error(order, "A part of the job failed", code="job_failed"):
@@ -118,20 +140,40 @@ def execute_part(part_id: int) -> None:
                     if (is_infrastructure_fault(exc) and hand_back_part(part, row.attempts, order, exc)) or \
                             schedule_part_retry(part, row.attempts, order, exc):
                         raise OrderCancelled(f"{part} was handed back for a retry") from exc
-                    # The part first, then (by fail_on_error) the order: whoever sees the
-                    # order failed finds the part that failed it.
-                    code = exc.code if isinstance(exc, JobError) else "job_failed"
-                    if not lifecycle.finish_part(part.id, lease, Status.FAILED, error_code=code,
-                                                 error_message=str(exc)[:2000]):
-                        # A run presumed dead, whose part another run holds now: it changes nothing.
-                        raise OrderCancelled(f"{part} is no longer held by this run") from exc
-                    raise
+                    if resource is not None and resource.tolerates():
+                        tolerated = tolerate_part_failure(part, order, exc)
+                    else:
+                        # The part first, then (by fail_on_error) the order: whoever sees the
+                        # order failed finds the part that failed it.
+                        code = exc.code if isinstance(exc, JobError) else "job_failed"
+                        if not lifecycle.finish_part(part.id, lease, Status.FAILED, error_code=code,
+                                                     error_message=str(exc)[:2000]):
+                            # A run presumed dead, whose part another run holds now: it changes nothing.
+                            raise OrderCancelled(f"{part} is no longer held by this run") from exc
+                        raise
     except OrderCancelled:
         lifecycle.finish_part(part.id, lease, Status.CANCELLED)
         settle_cancel(order.id)
         return
-    if lifecycle.finish_part(part.id, lease, Status.COMPLETED):
+    if tolerated or lifecycle.finish_part(part.id, lease, Status.COMPLETED):
         finish_if_last(order.id)
+
+
+def tolerate_part_failure(part: RunningPart, order: RunningOrder, exc: BaseException) -> bool:
+    """Fail `part` alone, its items counted as failed, unless that takes the order past what it tolerates.
+
+    The part keeps what the client may read of the failure (as an order's error would) and
+    its traceback. True if the order runs on; raises OrderCancelled if this run no longer holds
+    the part, or once it has failed the order.
+    """
+    code, text = describe_failure(exc, f"Part {part.index + 1} failed", "job_failed")
+    detail = "".join(traceback.format_exception(exc))
+    if not lifecycle.fail_part_tolerated(part.id, part.lease, error_code=code, error_message=text, error_detail=detail):
+        raise OrderCancelled(f"{part} is no longer held by this run") from exc
+    logger.warning("%s failed (%s), tolerated: %s", part, code, text)
+    if fail_if_over_tolerance(order.id):
+        raise OrderCancelled(f"{part} took its order past the failures it tolerates") from exc
+    return True
 
 
 def hand_back_part(part: RunningPart, attempts: int, order: RunningOrder, exc: BaseException) -> bool:
@@ -139,8 +181,6 @@ def hand_back_part(part: RunningPart, attempts: int, order: RunningOrder, exc: B
     from datetime import timedelta
 
     from django.utils import timezone
-
-    from ..registry import get_resource
 
     resource = get_resource(order.resource)
     if attempts >= (resource.get_max_attempts() if resource else 1):
@@ -160,7 +200,9 @@ def finish_if_last(order_id, then: str | None = None) -> None:
     `then` defaults to the one stored with the parts; an order without parts must pass it.
     """
     parts = Part.objects.filter(order_id=order_id)
-    if parts.exclude(status=Status.COMPLETED).exists():
+    # Failed parts count as done where failures are tolerated (within what is, or the order failed).
+    done = (Status.COMPLETED, Status.FAILED) if tolerates(order_id) else (Status.COMPLETED,)
+    if parts.exclude(status__in=done).exists():
         return
     then = then or parts.values_list("then", flat=True).first()
     if then is None:

@@ -1,6 +1,7 @@
 """`ProgressItems`: iterate a job's work items while reporting progress on the order."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
@@ -9,6 +10,9 @@ from .. import conf
 from .errors import OrderCancelled
 
 T = TypeVar("T")
+
+
+logger = logging.getLogger("asyncrest.jobs")
 
 
 class ProgressItems(Generic[T]):
@@ -63,8 +67,16 @@ class ProgressItems(Generic[T]):
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None and self._state() != self._written:
+        if self._state() == self._written:
+            return
+        if exc_type is None:
             self.write()
+        elif not issubclass(exc_type, OrderCancelled) and not self.indeterminate:
+            # How far it got before the failure, where a retry (or a tolerated failure) starts from.
+            try:
+                self.report()
+            except Exception:  # the database may be what failed: the failure itself matters more
+                logger.debug("%s: progress not written after %s", self.order, exc_type.__name__, exc_info=True)
 
     def _state(self) -> tuple:
         return self.processed, self.total, self.message

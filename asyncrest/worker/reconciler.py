@@ -32,6 +32,7 @@ from ..models import FANOUT_LEASE, Order, Part, Status
 from ..registry import get_resource, get_resources
 from ..webhooks.delivery import deliver_due
 from .fanout import finish_if_last, settle_cancel
+from .tolerance import fail_if_over_tolerance
 
 logger = logging.getLogger("asyncrest.reconciler")
 
@@ -222,7 +223,16 @@ def reconcile_parts(now, report: Report) -> None:
 
 
 def fail_part(part, code: str, message: str, report: Report) -> None:
-    """Fail `part` and, by the fan-out rule, its order."""
+    """Fail `part` and, by the fan-out rule, its order (unless its resource tolerates the failure)."""
+    resource = get_resource(part.order.resource)
+    if resource is not None and resource.tolerates():
+        if lifecycle.fail_part_tolerated(part.pk, part.lease, error_code=code, error_message=message):
+            report.lost += code == "worker_lost"
+            report.timed_out += code == "timeout"
+            stop_job(part)
+            if not fail_if_over_tolerance(part.order_id):
+                finish_if_last(part.order_id)
+        return
     if lifecycle.finish_part(part.pk, part.lease, Status.FAILED, error_code=code, error_message=message):
         if lifecycle.fail(part.order_id, code, message, lease=FANOUT_LEASE):
             report.lost += code == "worker_lost"

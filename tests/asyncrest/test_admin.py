@@ -97,7 +97,7 @@ def test_cancel_stops_a_queued_and_a_running_order_and_leaves_a_failed_one(admin
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("own_worker")
-def test_retry_places_a_new_order_for_a_failed_one_and_it_runs(admin_client, user):
+def test_retry_places_a_new_order_linked_to_a_failed_one_and_it_runs(admin_client, user):
     entry = {"entry": "wrote a program using Python Django"}
     failed = make_order(user, "failed", resource="tagging", input=entry, error_code="tagging_failed")
     failed_before = Order.objects.filter(pk=failed.pk).values().get()
@@ -107,11 +107,11 @@ def test_retry_places_a_new_order_for_a_failed_one_and_it_runs(admin_client, use
     response = act(admin_client, "retry_orders", failed, running, queued)
 
     again = Order.objects.exclude(pk__in=[failed.pk, running.pk, queued.pk]).get()
-    assert (again.owner, again.resource, again.input) == (user, "tagging", entry)
+    assert (again.owner, again.resource, again.input, again.retry_of_id) == (user, "tagging", entry, failed.pk)
     link = reverse("admin:asyncrest_order_change", args=[again.pk])
     assert messages_of(response) == [
-        f'Order {failed.pk} is placed again as <a href="{link}">{again.pk}</a>.',
-        "2 selected order(s) had not failed and were not retried.",
+        f'Order {failed.pk} is retried as <a href="{link}">{again.pk}</a>.',
+        "2 selected order(s) were pending, or completed with nothing failed, and were not retried.",
     ]
     assert Order.objects.filter(pk=failed.pk).values().get() == failed_before, "a finished order never changes"
     assert Order.objects.get(pk=running.pk).status == "running" and Order.objects.get(pk=queued.pk).status == "queued"

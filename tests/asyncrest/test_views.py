@@ -31,7 +31,7 @@ def test_post_returns_202_with_absolute_location_and_retry_after(api):
     assert body["attempts"] == 0 and body["started_at"] is None and body["finished_at"] is None
     assert set(body) == {
         "id", "url", "resource", "status", "progress", "processed", "total", "message",
-        "resource_url", "error", "created_at", "started_at", "finished_at", "attempts", "retry",
+        "resource_url", "error", "created_at", "started_at", "finished_at", "attempts", "retry", "counts", "retry_of", "retried_by",
     }
 
 
