@@ -1,7 +1,7 @@
 """The engine's URLs (`path("async/", include("asyncrest.urls"))`): an order path per resource, the orders, the webhook secret."""
 from django.urls import path
 
-from .api import signing, views
+from .api import retries, signing, views
 from .registry import get_resources
 
 app_name = "asyncrest"
@@ -26,6 +26,6 @@ urlpatterns = [
     path("<slug:resource>/order/", views.OrderCreateView.as_view(), name="order-create"),
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/<uuid:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
-    path("orders/<uuid:pk>/retry/", views.OrderRetryView.as_view(), name="order-retry"),
+    path("orders/<uuid:pk>/retry/", retries.OrderRetryView.as_view(), name="order-retry"),
     path("webhooks/secret/", signing.SigningSecretView.as_view(), name="webhook-secret"),
 ]

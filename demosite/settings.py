@@ -269,6 +269,13 @@ TAGGING = {
     "OPTIONS": {},
 }
 # LLM options from the environment; the offline KeywordTagger takes none.
+# How many failed entries a batch may have and still complete: a count ("100") or a share ("0.5").
+if os.environ.get("TAGGING_TOLERATE"):
+    try:
+        _tolerate = os.environ["TAGGING_TOLERATE"]
+        TAGGING["TOLERATE"] = float(_tolerate) if "." in _tolerate else int(_tolerate)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TAGGING_TOLERATE must be a count or a share, not {_tolerate!r}.") from exc
 if TAGGING["BACKEND"] != "tagging.taggers.keywords.KeywordTagger":
     for _variable, _option, _type in [
         ("TAGGING_MODEL", "model", str),

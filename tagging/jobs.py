@@ -273,10 +273,11 @@ def shown(value: str) -> str:
 def tag_part(order, part) -> None:
     """Tag the logs at positions start..stop of the order (one part of a fanned-out batch).
 
-    Where the resource tolerates failures (`TAGGING["TOLERATE"]`), a chunk the tagger cannot tag
-    at all (a `TaggerError`, once the tagger's own retries are spent) has its logs marked failed
-    with the reason, and the part goes on; entries the tagger returned an error for are failed
-    too. Each is reported to the order's `counts.failed`.
+    Where the resource tolerates failures (`TAGGING["TOLERATE"]`), a call the tagger cannot do
+    at all (a `TaggerError`, once the tagger's own retries are spent) ends the part with its
+    remaining logs marked failed with the reason, instead of failing the batch; entries the
+    tagger returned an error for are failed too, and the part goes on. Each is reported to
+    the order's `counts.failed`, past which the order fails.
     """
     tolerant = get_resource(order.resource).tolerates()
     with fail_on_error(order, "Tagging failed", code="tagging_failed"):
@@ -291,27 +292,38 @@ def tag_part(order, part) -> None:
             )
             with ProgressItems(part, chunked(logs, tagger.batch_size), total=len(logs), weight=len,
                                message="Tagging entries") as chunks:
-                for chunk in chunks:
+                for done, chunk in enumerate(chunks):
+                    first_error, stop = None, False
                     try:
                         results = tagger.tag([entry for _, entry in chunk])
                     except TaggerError as exc:
                         if not tolerant:
                             raise
+                        # The tagger cannot tag at all (its own retries are spent): this part's
+                        # remaining entries are failed, and the part ends.
+                        left = [log_id for log_id, _ in logs[done * tagger.batch_size:]]
                         logger.warning("order %s part %s: %s entries not tagged: %s", order.pk, part.index,
-                                       len(chunk), exc)
-                        reason = f"The tagger failed: {exc}"[:REASON_LENGTH]
-                        Log.objects.filter(id__in=[log_id for log_id, _ in chunk]).update(error=reason)
-                        failed += len(chunk)
+                                       len(left), exc)
+                        reason = f"Tagging failed: {exc}"[:REASON_LENGTH]
+                        Log.objects.filter(id__in=left).update(error=reason)
+                        failed += len(left)
+                        first_error, stop = (exc.code, reason), True
                     else:
                         store_tags([log_id for log_id, _ in chunk], results)
-                        failed += sum(1 for result in results if result.error)
+                        errors = [result.error for result in results if result.error]
+                        failed += len(errors)
+                        first_error = ("tagging_failed", errors[0][:REASON_LENGTH]) if errors else None
                     finally:
                         # Spent even when the call failed: a failed order's requests cost too.
                         spent.update(record_usage(order, tagger.last_usage))
                     if failed > reported:
-                        if not part.report_failures(failed):
+                        code, reason = first_error or ("", "")
+                        if not part.report_failures(failed, code=code, message=reason):
                             raise OrderCancelled(f"{part}: its order stopped")
                         reported = failed
+                    if stop:
+                        chunks.advance(len(logs) - done * tagger.batch_size)
+                        break
         finally:
             tagger.close()
             if spent:

@@ -238,42 +238,6 @@ class OrderDetailView(EngineViewMixin, generics.RetrieveAPIView):
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Retry-After": str(conf.get("RETRY_AFTER"))})
 
 
-@docs.order_retry_docs
-class OrderRetryView(EngineViewMixin, generics.GenericAPIView):
-    """Redo what a finished order did not: 202 with a new order, linked to it, that redoes only its
-    failed parts or items (409 if it is pending, or completed with nothing failed)."""
-
-    serializer_class = OrderSerializer
-    throttle_classes = [OrderRateThrottle]
-    schema = docs.schema()
-
-    def get_queryset(self):
-        return Order.objects.owned_by(self.request.user)
-
-    def post(self, request: Request, *args, **kwargs) -> Response:
-        original = self.get_object()
-        reason = lifecycle.why_not_retryable(original)
-        if reason:
-            raise OrderConflict(reason)
-        key = get_idempotency_key(request.headers)
-        fingerprint = request_fingerprint(original.resource, {"retry_of": str(original.pk)})
-        order = replayed_order(request.user, key, fingerprint) if key else None
-        replayed = order is not None
-        if order is None:
-            try:
-                order = lifecycle.place_retry(original, key=key, fingerprint=fingerprint)
-            except IntegrityError:
-                order = replayed_order(request.user, key, fingerprint) if key else None
-                if order is None:
-                    raise
-                replayed = True
-        data = self.get_serializer(order).data
-        headers = {"Location": data["url"], "Retry-After": str(conf.get("RETRY_AFTER"))}
-        if replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers=headers)
-
-
 @docs.order_list_docs
 class OrderListView(EngineViewMixin, generics.ListAPIView):
     """List the caller's orders, newest first, filtered by `?status=` and `?resource=`."""

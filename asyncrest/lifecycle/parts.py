@@ -145,9 +145,10 @@ def _order_gains(pk, processed_gain: int, failed_gain: int) -> bool:
     return Order.objects.filter(pk=pk, status=Status.RUNNING, lease=FANOUT_LEASE).update(**fields) == 1
 
 
-def report_part_failures(pk, lease: str, failed: int) -> bool:
+def report_part_failures(pk, lease: str, failed: int, code: str = "", message: str = "") -> bool:
     """Record that `failed` of the part's items failed so far (a count that only grows, across its
-    runs) and add what is new to its order's; False if the part or its order stopped."""
+    runs) and add what is new to its order's; False if the part or its order stopped. The part
+    keeps the `code` and `message` of its first failure."""
     with transaction.atomic():
         row = Part.objects.select_for_update().filter(pk=pk, status=Status.RUNNING, lease=lease).values_list(
             "failed", "order_id"
@@ -160,6 +161,9 @@ def report_part_failures(pk, lease: str, failed: int) -> bool:
             if not _order_gains(order_id, 0, gained):
                 return False
             Part.objects.filter(pk=pk).update(failed=failed)
+            if code or message:
+                Part.objects.filter(pk=pk, error_code="", error_message="").update(
+                    error_code=code[:64], error_message=message)
     if gained:
         announce(order_id, Status.RUNNING)
     return True

@@ -131,16 +131,17 @@ class RunningPart:
         """Record a message on the order, leaving the counts as they are; False if it must stop."""
         return lifecycle.report_part_progress(self.id, self.lease, 0, self.total, message)
 
-    def report_failures(self, failed: int) -> bool:
+    def report_failures(self, failed: int, *, code: str = "", message: str = "") -> bool:
         """Record that `failed` of the part's items have failed so far (a count, not an increment: a
-        retried part reports again from 0 and adds only what goes past its furthest count).
+        retried part reports again from 0 and adds only what goes past its furthest count), and
+        why (`code`, and a `message` fit for the client), kept for the part's first failure.
 
         The items still count as processed; they go into the order's `counts.failed`. False if
         the part must stop: its order failed (past what its resource tolerates), or was cancelled.
         """
         from .tolerance import fail_if_over_tolerance
 
-        if not lifecycle.report_part_failures(self.id, self.lease, failed):
+        if not lifecycle.report_part_failures(self.id, self.lease, failed, code, message):
             return False
         return not fail_if_over_tolerance(self.order_id)
 

@@ -15,8 +15,9 @@ def tolerates(order_id) -> bool:
 
 
 def fail_if_over_tolerance(order_id) -> bool:
-    """Fail a fanned-out order with `too_many_failures` if more of its items failed than its resource
-    tolerates; True if it did (or the order no longer runs)."""
+    """Fail a fanned-out order if more of its items failed than its resource tolerates; True if it did
+    (or the order no longer runs). Its error has the code of its first failure (the lowest part's
+    with one), else `too_many_failures`, and a message that says how many failed and what first."""
     row = Order.objects.filter(pk=order_id).values_list("resource", "failed", "total", "status").first()
     if row is None or row[3] != Status.RUNNING:
         return True
@@ -25,10 +26,12 @@ def fail_if_over_tolerance(order_id) -> bool:
     allowed = resource.allowed_failures(total) if resource else 0
     if failed <= allowed:
         return False
-    first = Part.objects.filter(order_id=order_id).exclude(error_message="").order_by("finished_at", "index").first()
+    first = (Part.objects.filter(order_id=order_id).exclude(error_code="").order_by("index")
+             .values_list("error_code", "error_message").first())
+    code = first[0] if first else "too_many_failures"
     message = (f"{failed:,} of {total or 0:,} items failed, more than the {allowed:,} tolerated"
-               + (f". The first failure: {first.error_message}" if first else "."))
-    if lifecycle.fail(order_id, "too_many_failures", message, lease=FANOUT_LEASE):
+               + (f". The first failure: {first[1]}" if first and first[1] else "."))
+    if lifecycle.fail(order_id, code, message, lease=FANOUT_LEASE):
         order = Order.objects.only("id", "resource", "created_at", "started_at", "finished_at").get(pk=order_id)
-        lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code=too_many_failures failed={failed}")
+        lifecycle.log_transition(order, "failed", level=logging.ERROR, detail=f"code={code} failed={failed}")
     return True

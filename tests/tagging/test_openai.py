@@ -376,10 +376,11 @@ class TestThroughTheWorker:
         assert done.status_code == 200
         body = done.json()
         assert body["status"] == "failed"
+        # Every entry failed, more than the batch tolerates: the order fails with the first failure.
         assert body["error"] == {
             "code": "llm_unavailable",
-            "message": f"Tagging failed: The language model at {server.url} did not answer after 3 attempts "
-            "(HTTP 503).",
+            "message": f"4 of 4 items failed, more than the 2 tolerated. The first failure: Tagging failed: "
+            f"The language model at {server.url} did not answer after 3 attempts (HTTP 503).",
         }
         assert Order.objects.get(pk=body["id"]).usage["requests"] == server.count >= 3
 
