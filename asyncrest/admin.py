@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from . import lifecycle
 from .broker.dispatch import remove_job
 from .lifecycle import log_transition
-from .models import Delivery, Order, Part, Status
+from .models import Delivery, Order, Part, PurgedOrder, Status
 
 logger = logging.getLogger("asyncrest.orders")
 
@@ -133,4 +133,21 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PurgedOrder)
+class PurgedOrderAdmin(admin.ModelAdmin):
+    """The tombstones of purged orders: what answers 410 Gone until TOMBSTONE_RETENTION has passed."""
+
+    list_display = ["id", "resource", "owner", "status", "finished_at", "purged_at"]
+    list_filter = ["status", "resource"]
+    search_fields = ["id", "owner__username"]
+    date_hierarchy = "purged_at"
+    readonly_fields = ["id", "owner", "resource", "status", "finished_at", "purged_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -87,6 +87,31 @@ def check_long_polls(app_configs, **kwargs):
 
 
 @register()
+def check_retention(app_configs, **kwargs):
+    """How long finished orders and their tombstones are kept: seconds above 0, or None (forever)."""
+    errors = []
+    for name in ("RETENTION", "TOMBSTONE_RETENTION"):
+        value = conf.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+            errors.append(Error(
+                f"ASYNCREST[{name!r}] must be a number of seconds above 0, or None to keep forever; it is {value!r}.",
+                hint="RETENTION is 7 days by default (604800); TOMBSTONE_RETENTION, how long a purged order "
+                     "answers 410 Gone, 30 days. From the environment: ASYNCREST_RETENTION=<seconds> or 'none'.",
+                id="asyncrest.E006",
+            ))
+    for name in ("PURGE_BATCH", "PURGE_BATCHES_PER_PASS"):
+        value = conf.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            errors.append(Error(
+                f"ASYNCREST[{name!r}] must be a whole number, 1 or more; it is {value!r}.",
+                hint="PURGE_BATCH is the orders deleted per short transaction (500); PURGE_BATCHES_PER_PASS, the "
+                     "batches one reconciler pass deletes at most (20).",
+                id="asyncrest.E007",
+            ))
+    return errors
+
+
+@register()
 def check_resources(app_configs, **kwargs):
     """Each resource's job must import by its dotted path (workers do), and its parsers must import."""
     from .registry import get_resources

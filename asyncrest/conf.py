@@ -59,6 +59,13 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_QUEUE": None,
     "WEBHOOK_MAX_ATTEMPTS": 8,
     "WEBHOOK_BACKOFF": 10,
+    # Seconds a finished order is kept before the purge deletes it (resources may override;
+    # None: kept forever), and how long its tombstone then answers 410 Gone instead of 404.
+    "RETENTION": 7 * 24 * 60 * 60,
+    "TOMBSTONE_RETENTION": 30 * 24 * 60 * 60,
+    # Orders deleted per batch (one short transaction each), and batches per reconciler pass.
+    "PURGE_BATCH": 500,
+    "PURGE_BATCHES_PER_PASS": 20,
     # How long an Idempotency-Key returns the same order.
     "IDEMPOTENCY_TTL": 24 * 60 * 60,
     # The longest `Prefer: wait=N` a status request is held for (seconds).

@@ -41,6 +41,16 @@ class Resource:
     #: Failed items a fanned-out order may have and still complete: a count, or a share of its
     #: items (0 < share <= 1); None: any failed part fails the order.
     tolerate: int | float | None = None
+    #: Seconds a finished order is kept (None: `ASYNCREST["RETENTION"]`).
+    retention: int | float | None = None
+    #: `purge(order_ids)` deletes (or detaches) the results of orders about to be purged.
+    purge: Callable | None = None
+
+    def get_retention(self) -> int | float | None:
+        """Seconds a finished order of the resource is kept before the purge; None: forever."""
+        from . import conf
+
+        return self.retention if self.retention is not None else conf.get("RETENTION")
 
     def tolerates(self) -> bool:
         """Whether an order of the resource may complete with some of its items failed."""
@@ -131,6 +141,8 @@ def register(
     coalesce_if: Callable | None = None,
     retry: Retry | None = None,
     tolerate: int | float | None = None,
+    retention: int | float | None = None,
+    purge: Callable | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register the decorated function as the job that fulfils orders for resource `name`.
 
@@ -151,6 +163,10 @@ def register(
     `tolerate` lets a fanned-out order complete with some items failed (its failed parts'
     items, and those its parts report): up to a count (`tolerate=100`) or a share of its
     items (`tolerate=0.05`); past that, and without it, the order fails.
+
+    `retention` is how many seconds (or a `timedelta`) a finished order is kept before the
+    purge deletes it (default `ASYNCREST["RETENTION"]`, 7 days); `purge(order_ids)`, if
+    given, is called with each batch of orders about to go, to delete their results.
     """
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ImproperlyConfigured(
@@ -185,6 +201,16 @@ def register(
             f"(a float above 0, at most 1.0), not {tolerate!r}."
         )
 
+    if hasattr(retention, "total_seconds"):
+        retention = retention.total_seconds()
+    if retention is not None and (isinstance(retention, bool) or not isinstance(retention, (int, float))
+                                  or retention <= 0):
+        raise ImproperlyConfigured(
+            f"asyncrest resource {name!r}: retention= is a number of seconds above 0 or a timedelta, not {retention!r}."
+        )
+    if purge is not None and not callable(purge):
+        raise ImproperlyConfigured(f"asyncrest resource {name!r}: purge= must be a function.")
+
     def decorator(func: Callable) -> Callable:
         this = module_level_path(func, what=f"the job of resource {name!r}")
         existing = _registry.get(name)
@@ -198,7 +224,7 @@ def register(
         _registry[name] = Resource(
             name=name, func=func, serializer=serializer, parsers=chosen, timeout=timeout, queue=queue,
             max_attempts=max_attempts, coalesce=coalesce, many=many, coalesce_if=coalesce_if, retry=retry,
-            tolerate=tolerate,
+            tolerate=tolerate, retention=retention, purge=purge,
         )
         return func
 

@@ -256,6 +256,13 @@ ASYNCREST = {
     "COALESCE": os.environ.get("ASYNCREST_COALESCE", "1") not in ("0", "false", "False", "no"),
 }
 # The RQ worker class runstack starts; asyncrest.worker.ForkingWorker forks a horse per job.
+# ASYNCREST_RETENTION: seconds a finished order is kept before it is purged (`none`: forever).
+if os.environ.get("ASYNCREST_RETENTION"):
+    _retention = os.environ["ASYNCREST_RETENTION"].strip().lower()
+    try:
+        ASYNCREST["RETENTION"] = None if _retention == "none" else int(_retention)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"ASYNCREST_RETENTION must be a number of seconds or 'none', not {_retention!r}.") from exc
 if os.environ.get("ASYNCREST_WORKER_CLASS"):
     ASYNCREST["WORKER_CLASS"] = os.environ["ASYNCREST_WORKER_CLASS"]
 

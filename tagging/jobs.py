@@ -32,7 +32,7 @@ from .models import Batch, Log, RejectedRow, Tag
 from .parsers import CSVParser
 from .serializers import TaggingOrderSerializer, max_entry_length
 from .taggers import TAG_TYPE, BaseTagger, TaggerError, Usage, get_tagger
-from .uploads import Row, read_rows, upload_path
+from .uploads import Row, delete_upload, read_rows, upload_path
 
 logger = logging.getLogger("tagging.jobs")
 
@@ -62,8 +62,21 @@ def tolerance() -> int | float | None:
     return (getattr(settings, "TAGGING", None) or {}).get("TOLERATE", 0.5) or None
 
 
+#: Logs detached per statement when their orders are purged.
+PURGE_CHUNK = 5000
+
+
+def purge_results(order_ids) -> None:
+    """Before tagging orders are purged: their logs and batches are the user's and stay (detached
+    from the order, a chunk of logs per statement); an upload left behind is deleted."""
+    for order_id in order_ids:
+        delete_upload(order_id)
+    while chunk := list(Log.objects.filter(order_id__in=order_ids).values_list("pk", flat=True)[:PURGE_CHUNK]):
+        Log.objects.filter(pk__in=chunk).update(order=None)
+
+
 @register("tagging", serializer=TaggingOrderSerializer, parsers=[JSONParser, MultiPartParser, CSVParser], timeout=600,
-          coalesce=50, coalesce_if=is_one_entry, many=tag_entries, tolerate=tolerance())
+          coalesce=50, coalesce_if=is_one_entry, many=tag_entries, tolerate=tolerance(), purge=purge_results)
 def tag_logs(order: RunningOrder):
     """Tag the order's entry (returns its Log), or store its entries and fan out (returns a FanOut).
 

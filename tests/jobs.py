@@ -238,3 +238,9 @@ def tolerant_part(order, part):
                 raise JobError(f"part {part.index} broke", code="part_broke")
             if index < part.input["bad"]:
                 part.report_failures(index + 1)
+
+
+@register("tests-short-lived", timeout=60, retention=60)
+def short_lived(order):
+    """An order kept a minute once finished."""
+    return f"/tests/results/{order.pk}/"

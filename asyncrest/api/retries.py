@@ -13,11 +13,12 @@ from .exceptions import OrderConflict
 from .idempotency import get_idempotency_key, replayed_order, request_fingerprint
 from .serializers import OrderSerializer
 from .throttling import OrderRateThrottle
+from .tombstones import PurgedOrdersAnswerGone
 from .views import EngineViewMixin
 
 
 @docs.order_retry_docs
-class OrderRetryView(EngineViewMixin, generics.GenericAPIView):
+class OrderRetryView(PurgedOrdersAnswerGone, EngineViewMixin, generics.GenericAPIView):
     """Redo what a finished order did not: 202 with a new order, linked to it, that redoes only its
     failed parts or items (409 if it is pending, or completed with nothing failed)."""
 

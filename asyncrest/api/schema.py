@@ -36,6 +36,10 @@ def error(description: str) -> OpenApiResponse:
 
 NOT_AUTHENTICATED = error("No credentials, or invalid ones (`Authorization: Token …` or a session).")
 NOT_FOUND = error("Unknown, or not yours.")
+GONE = (
+    "Expired: the order finished and was deleted after its retention (`ASYNCREST[\"RETENTION\"]`). The body "
+    "says what it was: `detail`, `id`, `resource`, `status`, `finished_at`, `purged_at`."
+)
 ETAG = "The order as shown, digested (weak); send it back in `If-None-Match`."
 
 order_create_docs = extend_schema_view(
@@ -102,6 +106,7 @@ order_detail_docs = extend_schema_view(
             304: OpenApiResponse(description="Not modified: the order still matches `If-None-Match`."),
             401: NOT_AUTHENTICATED,
             404: NOT_FOUND,
+            410: OpenApiResponse(OpenApiTypes.OBJECT, description=GONE),
         },
     ),
     delete=extend_schema(
@@ -114,6 +119,7 @@ order_detail_docs = extend_schema_view(
             401: NOT_AUTHENTICATED,
             404: NOT_FOUND,
             409: error("Already completed, failed or cancelled."),
+            410: OpenApiResponse(OpenApiTypes.OBJECT, description=GONE),
         },
     ),
 )
@@ -137,6 +143,7 @@ order_retry_docs = extend_schema_view(
             401: NOT_AUTHENTICATED,
             404: NOT_FOUND,
             409: error("Still pending, or completed with nothing failed."),
+            410: OpenApiResponse(OpenApiTypes.OBJECT, description=GONE),
             429: error("Too many orders placed."),
         },
     ),

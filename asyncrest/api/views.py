@@ -29,6 +29,7 @@ from .idempotency import get_idempotency_key, replayed_order, request_fingerprin
 from .pagination import OrderPagination
 from .serializers import OrderSerializer
 from .status import order_status_code, order_status_headers
+from .tombstones import PurgedOrdersAnswerGone
 from .throttling import OrderRateThrottle
 
 
@@ -182,7 +183,7 @@ class OrderCreateView(EngineViewMixin, generics.GenericAPIView):
 
 
 @docs.order_detail_docs
-class OrderDetailView(EngineViewMixin, generics.RetrieveAPIView):
+class OrderDetailView(PurgedOrdersAnswerGone, EngineViewMixin, generics.RetrieveAPIView):
     """Report an order: 202 while pending, 201 with the resource's `Location` once done, 200 if failed or cancelled.
 
     `Prefer: wait=N` holds the request until the order changes or N seconds pass (a long

@@ -111,6 +111,8 @@ class Order(models.Model):
                 fields=["resource", "created_at"], name="asyncrest_coalesced_waiting",
                 condition=Q(coalesced=True, lease="", status__in=["queued", "running"]),
             ),
+            # The purge: the finished orders of a resource, oldest first (a pending order has no finished_at).
+            models.Index(fields=["resource", "finished_at"], name="asyncrest_finished"),
         ]
 
     def __str__(self) -> str:

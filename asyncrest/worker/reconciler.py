@@ -9,7 +9,8 @@ pending order back on a path to a finished status:
   is enqueued (again);
 - a `running` order whose heartbeat stopped is handed back for another attempt after a
   backoff, or failed with `worker_lost` once its attempts are used up;
-- a `running` order past its resource's timeout is failed with `timeout`.
+- a `running` order past its resource's timeout is failed with `timeout`;
+- a finished order past its resource's retention is purged (see `retention`).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from ..models import FANOUT_LEASE, Order, Part, Status
 from ..registry import get_resource, get_resources
 from ..webhooks.delivery import deliver_due
 from .fanout import finish_if_last, settle_cancel
+from .retention import purge
 from .tolerance import fail_if_over_tolerance
 
 logger = logging.getLogger("asyncrest.reconciler")
@@ -53,6 +55,7 @@ class Report:
     lost: int = 0
     timed_out: int = 0
     cancelled: int = 0
+    purged: int = 0
 
     def __str__(self) -> str:
         return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
@@ -74,6 +77,7 @@ def reconcile() -> Report:
         deliver_due()
     except RedisError:
         pass  # the deliveries stay due; the next pass tries again
+    report.purged = purge(now=now, max_batches=conf.get("PURGE_BATCHES_PER_PASS")).orders
     if report.changed:
         logger.info("reconciled: %s", report)
     return report

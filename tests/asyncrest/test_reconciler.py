@@ -81,4 +81,4 @@ def test_reconcile_command_prints_its_report(user, queue):
     make_order(user, created_at=timezone.now() - timedelta(seconds=30))
     out = StringIO()
     call_command("reconcile", stdout=out)
-    assert out.getvalue().strip() == "Reconciled: enqueued=1, retried=0, lost=0, timed_out=0, cancelled=0"
+    assert out.getvalue().strip() == "Reconciled: enqueued=1, retried=0, lost=0, timed_out=0, cancelled=0, purged=0"

@@ -93,13 +93,21 @@ def test_placing_an_order_documents_its_codes_and_headers(schema):
 def test_watching_and_cancelling_an_order_document_their_codes_and_headers(schema):
     item = schema["paths"]["/async/orders/{id}/"]
     get, delete = item["get"], item["delete"]
-    assert set(get["responses"]) == {"200", "201", "202", "304", "401", "404"}
+    assert set(get["responses"]) == {"200", "201", "202", "304", "401", "404", "410"}
     assert header_parameters(get) == {"Prefer", "If-None-Match"}
     assert "Location" in get["responses"]["201"]["headers"]
     assert "Retry-After" in get["responses"]["202"]["headers"]
     for code in ("200", "201", "202", "304"):
         assert {"ETag", "Preference-Applied"} <= set(get["responses"][code]["headers"])
-    assert set(delete["responses"]) == {"200", "202", "401", "404", "409"}
+    assert set(delete["responses"]) == {"200", "202", "401", "404", "409", "410"}
+
+
+def test_retrying_an_order_documents_its_codes_and_headers(schema):
+    post = schema["paths"]["/async/orders/{id}/retry/"]["post"]
+    assert set(post["responses"]) == {"202", "401", "404", "409", "410", "429"}
+    assert header_parameters(post) == {"Idempotency-Key"}
+    assert {"Location", "Retry-After"} <= set(post["responses"]["202"]["headers"])
+    assert "requestBody" not in post
 
 
 def test_every_operation_documents_401_and_404_where_they_can_happen(schema):
