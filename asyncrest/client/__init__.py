@@ -217,6 +217,13 @@ class AsyncRestClient:
         response = self._request("DELETE", self._url(order))
         return Order.from_json(response.json())
 
+    def retry(self, order: OrderLike, *, idempotency_key: str | None = None) -> Order:
+        """Place a new order that redoes only what the finished `order` did not do (its failed parts
+        or items); `RequestFailed` with 409 if it is pending or nothing of it failed."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        response = self._request("POST", self._url(order).rstrip("/") + "/retry/", headers=headers)
+        return Order.from_json(response.json(), response.headers.get("Location"))
+
     def _wait_seconds(self, remaining: float | None) -> int:
         """Return how long to ask the server to hold a request: `poll_wait`, never past the caller's deadline."""
         return self.poll_wait if remaining is None else min(self.poll_wait, int(remaining))

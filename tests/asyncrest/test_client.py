@@ -103,6 +103,20 @@ def test_failure_raises_order_failed_with_the_code_and_message(client):
     assert (broken.value.code, broken.value.message) == ("report_failed", "The report could not be built")
 
 
+def test_retry_places_an_order_that_redoes_only_the_failed_parts(client):
+    done = client.wait(client.order("tests-fanout-tolerant", json={"parts": 4, "size": 10, "delay": 0,
+                                                                   "fail_parts": [2]}), timeout=60)
+    assert done.data["counts"] == {"total": 40, "succeeded": 35, "failed": 5}
+    retry = client.retry(done, idempotency_key="client-retry")
+    assert retry.data["retry_of"] == done.url and retry.url.endswith(f"/async/orders/{retry.id}/")
+    assert client.retry(done, idempotency_key="client-retry").id == retry.id
+    redone = client.wait(retry, timeout=60)
+    assert redone.data["counts"] == {"total": 10, "succeeded": 10, "failed": 0}
+    with pytest.raises(RequestFailed) as refused:
+        client.retry(redone)
+    assert refused.value.status_code == 409
+
+
 def test_timeout_is_honoured_and_the_order_goes_on(client):
     order = client.order("tests-sleep", json={"items": 200, "delay": 0.05})
     started = time.monotonic()
