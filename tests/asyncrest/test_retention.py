@@ -173,7 +173,8 @@ def test_100000_expired_orders_are_purged_in_short_batches_while_orders_are_plac
 
     assert outcome["purged"].orders == 100_000
     assert outcome["purged"].batches == 200
-    assert answers and all(placed == 202 and polled == 202 for placed, polled in answers)
+    # Each placed and polled (the session's worker may already have completed it: 201).
+    assert answers and all(placed == 202 and polled in (201, 202) for placed, polled in answers)
     longest = max(statements)[:2]
     deletes = [seconds for seconds, verb, _ in statements if verb == "DELETE"]
     print(f"\npurged 100,000 orders in {took:.1f} s, 200 batches, {len(statements):,} statements; "

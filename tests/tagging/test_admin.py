@@ -1,4 +1,6 @@
 """The site's admin: every registered model's list and change pages render, with data in them."""
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
@@ -7,7 +9,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from asyncrest.models import Delivery, Order, Part
+from asyncrest.models import Delivery, Order, Part, PurgedOrder
 from tagging.models import Batch, Log, RejectedRow, Tag
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +23,7 @@ def site_data(user):
     order = Order.objects.create(owner=user, resource="tagging", status="running", input={"entries": ["a", "b"]})
     Part.objects.create(order=order, index=0, func="tagging.jobs.tag_part", then="tagging.jobs.finish_batch")
     Delivery.objects.create(order=order, url="https://example.com/hook", event="order.completed")
+    PurgedOrder.objects.create(id=uuid.uuid4(), owner=user, resource="tagging", status="completed")
     batch = Batch.objects.create(owner=user, order=order, filename="logs.csv", rows=3, tagged=2, rejected=1)
     RejectedRow.objects.create(batch=batch, line=3, reason="the entry is empty")
     log = Log.objects.create(owner=user, entry="wrote a program using Python Django", batch=batch)
