@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..models import Order
+from ..models import FINISHED, Order
 from ..registry import get_resource
 
 try:  # documents a method field's shape in the OpenAPI schema (asyncrest[openapi])
@@ -123,8 +123,18 @@ class OrderSerializer(serializers.ModelSerializer):
         return self._order_url(order.retry_of_id)
 
     def get_retried_by(self, order: Order) -> str | None:
-        """The URL of the latest order placed to redo this one's failures (`POST .../retry/`)."""
-        return self._order_url(getattr(order, "retried_by_id", None))
+        """The URL of the latest order placed to redo this one's failures (`POST .../retry/`).
+
+        Read from the list's annotation, else (one query) only for an order that could have been
+        retried: failed, cancelled, or completed with failures. Polls of pending orders and of
+        orders completed whole never pay for it.
+        """
+        if hasattr(order, "retried_by_id"):
+            return self._order_url(order.retried_by_id)
+        if order.status not in FINISHED or (order.status == "completed" and not order.failed):
+            return None
+        latest = Order.objects.filter(retry_of=order.pk).order_by("-created_at").values_list("pk", flat=True).first()
+        return self._order_url(latest)
 
     def _order_url(self, pk) -> str | None:
         if pk is None:

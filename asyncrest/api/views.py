@@ -248,7 +248,7 @@ class OrderListView(EngineViewMixin, generics.ListAPIView):
     schema = docs.schema()
 
     def get_queryset(self):
-        queryset = Order.objects.owned_by(self.request.user).for_display().order_by("-created_at")
+        queryset = Order.objects.owned_by(self.request.user).for_display().with_retried_by().order_by("-created_at")
         wanted = self.request.query_params.get("status")
         if wanted:
             if wanted not in Status.values:

@@ -32,8 +32,13 @@ class OrderQuerySet(models.QuerySet):
     def for_display(self) -> OrderQuerySet:
         """Leave out the columns no response shows: the input (a whole list of entries,
         perhaps), usage and tracebacks are not read and decoded on every poll."""
+        return self.defer("input", "usage", "error_detail")
+
+    def with_retried_by(self) -> OrderQuerySet:
+        """Annotate each order with `retried_by_id`, its latest retry's id (for lists: one query for
+        every row; a single order's is read only if it could have been retried)."""
         latest_retry = Order.objects.filter(retry_of=models.OuterRef("pk")).order_by("-created_at").values("pk")[:1]
-        return self.defer("input", "usage", "error_detail").annotate(retried_by_id=models.Subquery(latest_retry))
+        return self.annotate(retried_by_id=models.Subquery(latest_retry))
 
 
 class Order(models.Model):
