@@ -7,7 +7,8 @@ embedded Redis, or DATABASE_URL / REDIS_URL), POSTs the file as a `text/csv` bod
 /async/tagging/order/, long-polls the order until 201 and reads the batch. It prints the
 time of the POST alone and from the POST to the 201, rows per second, the parts the
 order was split into, and the peak resident memory (VmHWM, sampled every 0.1 s from
-/proc) of the RQ worker processes (with their work horses, for a forking worker class)
+/proc) of the RQ worker processes (with what they fork: RQ's scheduler, and the work horses
+of a forking worker class)
 and of the web server.
 
 Run: .venv/bin/python bench/csv_import.py [--rows 10000 1000000] [--workers 1]
@@ -186,7 +187,8 @@ def report(result: dict) -> None:
           f"{batch['rejected']:,} rejected; order attempts {facts['attempts']}, "
           f"most attempts of a part {facts['part_attempts']}")
     horses = (
-        f"; work horses {memory['horse']} (the largest of {memory['horse'].processes})"
+        f"; its forked processes (RQ's scheduler, and a forking worker class's work horses) {memory['horse']} "
+        f"(the largest of {memory['horse'].processes})"
         if memory["horse"].processes else ""
     )
     print(f"  peak RSS (VmHWM): rqworker ({result['worker_class']}) {memory['worker']} "

@@ -269,8 +269,9 @@ class MemorySampler:
     """Sample the VmHWM (peak resident set) of the stack's processes every `interval` s, in a thread.
 
     Groups: "worker" (the rqworker processes, as runstack's pid file names them over time),
-    "horse" (their children: the work horses of a forking worker class; none for the
-    default `asyncrest.worker.Worker`, which runs jobs in its own process) and "web" (the
+    "horse" (their children: RQ's scheduler, started by `--with-scheduler`, and the work horses
+    of a forking worker class; the default `asyncrest.worker.Worker` runs jobs in its own
+    process) and "web" (the
     gunicorn arbiter and its workers). VmHWM is the kernel's own high-water mark of each
     process, so a peak between two samples is not missed; only growth in a work horse's
     last `interval` before it exits can be. `before_kib` is the largest VmRSS at the first
