@@ -14,12 +14,16 @@ In the spirit of Django's `ImmediateBackend`::
 The job runs as a worker would run it, with the same `RunningOrder`, lease, progress
 writes, `fail_on_error` and fan-out: every part, then the finishing step, run in turn
 before `run_order_now` returns. A job that raises leaves the order `failed` and
-`run_order_now` re-raises, as RQ would record it.
+`run_order_now` re-raises, as RQ would record it. A failure the resource retries
+(`Retry(on=...)`, `RetryLater`) is tried again at once, without its backoff, while
+attempts are left (`retries=False`: the order is returned waiting for its next attempt).
 """
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from . import lifecycle
@@ -49,20 +53,28 @@ def place_order(owner, resource: str, data: dict[str, Any] | None = None) -> Ord
     return lifecycle.place(order, enqueue=False)
 
 
-def run_order_now(order: Order | Any) -> Order:
-    """Run the job of `order` (an Order or its id) and all of its parts here; return the order as it ends."""
+def run_order_now(order: Order | Any, *, retries: bool = True) -> Order:
+    """Run the job of `order` (an Order or its id) and all of its parts here, retries included;
+    return the order as it ends."""
     order_id = getattr(order, "pk", order)
-    execute(order_id)
-    # Parts run one after the other; each may be the last and finish the order.
-    while (part_id := next_part(order_id)) is not None:
-        execute_part(part_id)
-    return Order.objects.get(pk=order_id)
+    while True:
+        execute(order_id)
+        # Parts run one after the other; each may be the last and finish the order.
+        while (part_id := next_part(order_id, retries=retries)) is not None:
+            execute_part(part_id)
+        waiting = Order.objects.filter(pk=order_id, status=Status.RUNNING, lease="", available_at__isnull=False)
+        if not (retries and waiting.update(available_at=timezone.now())):
+            return Order.objects.get(pk=order_id)
 
 
-def next_part(order_id) -> int | None:
-    """The next part of a fanned-out order still to run, while the order runs on its parts."""
+def next_part(order_id, *, retries: bool = True) -> int | None:
+    """The next part of a fanned-out order still to run, while the order runs on its parts (a part
+    handed back for a retry is made due at once, with `retries`)."""
     if not Order.objects.filter(pk=order_id, status=Status.RUNNING, lease=lifecycle.FANOUT_LEASE).exists():
         return None
-    return Part.objects.filter(order_id=order_id, status=Status.QUEUED).order_by("index").values_list(
-        "pk", flat=True
-    ).first()
+    parts = Part.objects.filter(order_id=order_id).order_by("index")
+    waiting = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease="") if retries else Q(status=Status.QUEUED)
+    part_id = parts.filter(waiting).values_list("pk", flat=True).first()
+    if part_id is not None:
+        Part.objects.filter(pk=part_id, status=Status.RUNNING, lease="").update(available_at=timezone.now())
+    return part_id

@@ -268,3 +268,28 @@ def test_a_retried_order_is_never_claimed_before_it_is_due(user):
     Order.objects.filter(pk=order.pk).update(available_at=timezone.now() - timedelta(seconds=1))
     assert lifecycle.claim(order.pk, "due")
     assert Order.objects.get(pk=order.pk).job_id == "x-retry-1"
+
+
+@pytest.mark.django_db
+def test_run_order_now_tries_again_at_once_while_attempts_are_left(user, redis_url):
+    from asyncrest.testing import place_order, run_order_now
+
+    order = run_order_now(place_order(user, "tests-flaky", {"failures": 2}))
+    assert (order.status, order.attempts) == ("completed", 3)
+    failing = place_order(user, "tests-flaky", {"failures": 9})
+    with pytest.raises(Exception, match="the upstream service answered 503"):  # the last attempt's, as RQ records it
+        run_order_now(failing)
+    failed = Order.objects.get(pk=failing.pk)
+    assert (failed.status, failed.attempts, failed.error_code) == ("failed", 4, "upstream_unavailable")
+    waiting = run_order_now(place_order(user, "tests-flaky", {"failures": 1}), retries=False)
+    assert (waiting.status, waiting.lease, waiting.attempts) == ("running", "", 1) and waiting.available_at
+
+
+@pytest.mark.django_db
+def test_run_order_now_retries_a_part_alone(user, redis_url):
+    from asyncrest.models import Part
+    from asyncrest.testing import place_order, run_order_now
+
+    order = run_order_now(place_order(user, "tests-fanout-flaky", {"parts": 3, "size": 4, "fail_part": 2}))
+    assert order.status == "completed", order.error_message
+    assert list(Part.objects.filter(order=order).order_by("index").values_list("attempts", flat=True)) == [1, 1, 2]
