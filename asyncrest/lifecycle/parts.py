@@ -61,23 +61,12 @@ def report_part_progress(pk, lease: str, processed: int, total: int | None, mess
     """
     now = timezone.now()
     with transaction.atomic():
-        row = Part.objects.select_for_update().filter(pk=pk, status=Status.RUNNING, lease=lease).values_list(
-            "processed", "order_id"
-        ).first()
+        row = _held(pk, lease, "processed")
         if row is None:
             return False
         reached, order_id = row
         gained = max(0, processed - reached)
-        order_fields: dict = {"updated_at": now}
-        if gained:
-            processed_now = F("processed") + gained
-            order_fields["processed"] = processed_now
-            # From the sum in the row, not from this part's view: parts add concurrently.
-            order_fields["progress"] = Case(
-                When(total__gt=0, then=Least(Value(100.0), 100.0 * processed_now / F("total"))),
-                default=F("progress"),
-                output_field=models.FloatField(),
-            )
+        order_fields: dict = {"updated_at": now, **_processed_gain(gained)}
         if message is not None:
             order_fields["message"] = message[:255]
         running = Order.objects.filter(
@@ -129,17 +118,32 @@ def cancel_parts(pk) -> bool:
     return cancelled == 1
 
 
-def _order_gains(pk, processed_gain: int, failed_gain: int) -> bool:
-    """Add to a running fanned-out order's processed and failed counts (its progress follows)."""
-    fields: dict = {"updated_at": timezone.now()}
-    if processed_gain:
-        processed_now = F("processed") + processed_gain
-        fields["processed"] = processed_now
-        fields["progress"] = Case(
+def _held(pk, lease: str, *columns: str):
+    """The part's `columns` and its order's id, the row locked, if the run holding `lease` still runs it."""
+    return Part.objects.select_for_update().filter(pk=pk, status=Status.RUNNING, lease=lease).values_list(
+        *columns, "order_id"
+    ).first()
+
+
+def _processed_gain(gained: int) -> dict:
+    """The order's fields that add `gained` processed items, its progress following: from the sum
+    in the row, not from one part's view, since parts add concurrently."""
+    if not gained:
+        return {}
+    processed_now = F("processed") + gained
+    return {
+        "processed": processed_now,
+        "progress": Case(
             When(total__gt=0, then=Least(Value(100.0), 100.0 * processed_now / F("total"))),
             default=F("progress"),
             output_field=models.FloatField(),
-        )
+        ),
+    }
+
+
+def _order_gains(pk, processed_gain: int, failed_gain: int) -> bool:
+    """Add to a running fanned-out order's processed and failed counts (its progress follows)."""
+    fields: dict = {"updated_at": timezone.now(), **_processed_gain(processed_gain)}
     if failed_gain:
         fields["failed"] = F("failed") + failed_gain
     return Order.objects.filter(pk=pk, status=Status.RUNNING, lease=FANOUT_LEASE).update(**fields) == 1
@@ -150,9 +154,7 @@ def report_part_failures(pk, lease: str, failed: int, code: str = "", message: s
     runs) and add what is new to its order's; False if the part or its order stopped. The part
     keeps the `code` and `message` of its first failure."""
     with transaction.atomic():
-        row = Part.objects.select_for_update().filter(pk=pk, status=Status.RUNNING, lease=lease).values_list(
-            "failed", "order_id"
-        ).first()
+        row = _held(pk, lease, "failed")
         if row is None:
             return False
         reached, order_id = row
@@ -175,9 +177,7 @@ def fail_part_tolerated(pk, lease: str, *, error_code: str, error_message: str, 
     The part keeps `processed` as the point its runs reached: its items from there on were not done."""
     now = timezone.now()
     with transaction.atomic():
-        row = Part.objects.select_for_update().filter(pk=pk, status=Status.RUNNING, lease=lease).values_list(
-            "processed", "total", "failed", "order_id"
-        ).first()
+        row = _held(pk, lease, "processed", "total", "failed")
         if row is None:
             return False
         processed, total, failed, order_id = row
