@@ -156,7 +156,7 @@ def execute_part(part_id: int) -> None:
         settle_cancel(order.id)
         return
     if tolerated or lifecycle.finish_part(part.id, lease, Status.COMPLETED):
-        finish_if_last(order.id)
+        finish_if_last(order.id, tolerant=resource is not None and resource.tolerates())
 
 
 def tolerate_part_failure(part: RunningPart, order: RunningOrder, exc: BaseException) -> bool:
@@ -194,14 +194,17 @@ def hand_back_part(part: RunningPart, attempts: int, order: RunningOrder, exc: B
     return True
 
 
-def finish_if_last(order_id, then: str | None = None) -> None:
+def finish_if_last(order_id, then: str | None = None, *, tolerant: bool | None = None) -> None:
     """Complete the order with `then(order)` if all its parts have completed (once, whoever calls).
 
     `then` defaults to the one stored with the parts; an order without parts must pass it.
+    `tolerant` says whether its resource tolerates failed parts (read from the order if None).
     """
     parts = Part.objects.filter(order_id=order_id)
     # Failed parts count as done where failures are tolerated (within what is, or the order failed).
-    done = (Status.COMPLETED, Status.FAILED) if tolerates(order_id) else (Status.COMPLETED,)
+    if tolerant is None:
+        tolerant = tolerates(order_id)
+    done = (Status.COMPLETED, Status.FAILED) if tolerant else (Status.COMPLETED,)
     if parts.exclude(status__in=done).exists():
         return
     then = then or parts.values_list("then", flat=True).first()
