@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import signal
 
 from django.db import connections
 from redis.exceptions import RedisError
@@ -22,6 +24,9 @@ from rq.worker import Worker as RQWorker
 from .. import conf
 
 logger = logging.getLogger("asyncrest.workers")
+
+#: Seconds a stopping worker waits for RQ's scheduler process before killing it.
+SCHEDULER_STOP_WAIT = 3
 
 
 class ReconcilingMixin:
@@ -75,6 +80,26 @@ class ReconcilingMixin:
             super().set_shutdown_requested_date()
         except RedisError as exc:
             logger.warning("warm shutdown not recorded in Redis (%s); the current job goes on", exc)
+
+    def stop_scheduler(self) -> None:
+        """Stop RQ's scheduler process (`--with-scheduler`) as RQ does, but wait for it a moment only.
+
+        With Redis gone (stopped with the worker, say) the scheduler spends its exit in
+        connection retries; RQ would wait for it without end, holding the worker's shutdown.
+        It is killed after SCHEDULER_STOP_WAIT seconds: what it schedules lives in Redis.
+        """
+        process = getattr(self.scheduler, "_process", None)
+        if process is None or not process.pid:
+            return
+        try:
+            os.kill(process.pid, signal.SIGTERM)
+        except OSError:
+            pass
+        process.join(SCHEDULER_STOP_WAIT)
+        if process.is_alive():
+            logger.warning("RQ's scheduler (pid %s) did not stop in %s s; killed", process.pid, SCHEDULER_STOP_WAIT)
+            process.kill()
+            process.join(1)
 
     def release_connections(self) -> None:
         """Close the reconciler's database connections (a forking worker must hold none)."""
