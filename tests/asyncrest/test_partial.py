@@ -107,6 +107,8 @@ def test_retry_with_an_idempotency_key_places_one_order(api):
     assert first.status_code == second.status_code == 202
     assert first.json()["id"] == second.json()["id"] and second["Idempotent-Replayed"] == "true"
     assert Order.objects.filter(retry_of_id=first.json()["retry_of"].rstrip("/").rsplit("/", 1)[1]).count() == 1
+    # Done before the test ends: a worker still writing would hold up the flush of the tables.
+    assert wait_for_order(api, first["Location"], timeout=60).json()["status"] == "completed"
 
 
 def test_retry_is_refused_for_pending_orders_and_for_completed_ones_with_nothing_failed(api):
@@ -120,6 +122,7 @@ def test_retry_is_refused_for_pending_orders_and_for_completed_ones_with_nothing
     refused = api.post(f"{pending}retry/")
     assert refused.status_code == 409 and "only a finished order can be retried" in refused.json()["detail"]
     api.delete(pending)
+    assert wait_for_order(api, pending, timeout=60).json()["status"] == "cancelled"
 
 
 def test_another_users_order_cannot_be_retried(api, other_api):
