@@ -4,6 +4,8 @@
 `fail_parts` break half-way through, except in a retry, whose job redoes just those parts
 (`fan_out_failed`). `tests-fanout` is strict: any failed part fails the order.
 """
+import time
+
 import pytest
 
 from asyncrest import lifecycle
@@ -14,6 +16,22 @@ from tests.conftest import wait_for_order
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
 
 TEN_PARTS = {"parts": 10, "size": 100, "delay": 0}
+
+
+def settled(api, location, timeout=60):
+    """Wait for the order, then for the queue to run dry: a failed order's other parts are still jobs
+    to the worker, and its writes must not meet the flush of the tables at the test's end."""
+    from rq.registry import StartedJobRegistry
+
+    from asyncrest.broker.queues import get_queue
+
+    final = wait_for_order(api, location, timeout=timeout)
+    queue = get_queue()
+    deadline = time.monotonic() + timeout
+    while queue.count or StartedJobRegistry(queue=queue).count:
+        assert time.monotonic() < deadline, "the queue did not run dry"
+        time.sleep(0.05)
+    return final
 
 
 def place(api, resource="tests-fanout-tolerant", **data):
@@ -41,7 +59,7 @@ def test_failed_parts_within_the_tolerance_complete_the_order_with_counts(api):
 
 def test_more_failures_than_tolerated_fail_the_order_saying_how_many(api):
     location = place(api, fail_parts=[0, 2, 4, 6, 8, 9])
-    final = wait_for_order(api, location, timeout=60)
+    final = settled(api, location)
     body = final.json()
     assert final.status_code == 200 and body["status"] == "failed", body
     # The code and message of its first failure (the lowest part's), with how many failed.
@@ -52,7 +70,7 @@ def test_more_failures_than_tolerated_fail_the_order_saying_how_many(api):
 
 def test_a_strict_resource_fails_the_order_at_its_first_failed_part(api):
     location = place(api, resource="tests-fanout", fail_part=3)
-    body = wait_for_order(api, location, timeout=60).json()
+    body = settled(api, location).json()
     assert body["status"] == "failed" and body["error"]["code"] == "part_broke"
 
 
@@ -66,7 +84,7 @@ def test_items_a_part_reports_failed_are_counted_once_and_the_order_completes(ap
 
 def test_reported_failures_past_the_tolerance_stop_the_order(api):
     location = place(api, bad_items=30)
-    body = wait_for_order(api, location, timeout=60).json()
+    body = settled(api, location).json()
     # Failures reported without a code: the order says only that there were too many.
     assert body["status"] == "failed" and body["error"]["code"] == "too_many_failures", body
     assert body["error"]["message"].endswith(" items failed, more than the 250 tolerated.")
