@@ -27,6 +27,8 @@ logger = logging.getLogger("asyncrest.workers")
 
 #: Seconds a stopping worker waits for RQ's scheduler process before killing it.
 SCHEDULER_STOP_WAIT = 3
+#: Seconds a stopping worker waits for the thread that reads its command channel.
+UNSUBSCRIBE_WAIT = 1
 
 
 class ReconcilingMixin:
@@ -100,6 +102,35 @@ class ReconcilingMixin:
             logger.warning("RQ's scheduler (pid %s) did not stop in %s s; killed", process.pid, SCHEDULER_STOP_WAIT)
             process.kill()
             process.join(1)
+
+    def unsubscribe(self) -> None:
+        """Leave the worker's command channel (RQ's `unsubscribe`), waiting for its thread a moment only.
+
+        RQ stops the pubsub thread without a time limit; with Redis gone, redis-py's thread
+        can sit out its whole 60 s read before it notices, holding the worker's exit. The
+        thread is a daemon: one still waiting after UNSUBSCRIBE_WAIT seconds ends with the process.
+        """
+        thread = getattr(self, "pubsub_thread", None)
+        if not thread:
+            return
+        logger.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        try:
+            self.pubsub.unsubscribe()
+        except RedisError as exc:
+            logger.warning("Worker %s: could not unsubscribe (%s)", self.name, exc)
+        try:
+            thread.stop(timeout=UNSUBSCRIBE_WAIT)
+        except TypeError:  # redis-py before 8.2: stop() takes no timeout and does not wait
+            thread.stop()
+        thread.join(UNSUBSCRIBE_WAIT)
+        if thread.is_alive():
+            logger.warning("Worker %s: pubsub thread still reading after %s s; left to end with the process",
+                           self.name, UNSUBSCRIBE_WAIT)
+            return
+        try:
+            self.pubsub.close()
+        except RedisError:
+            pass
 
     def release_connections(self) -> None:
         """Close the reconciler's database connections (a forking worker must hold none)."""

@@ -56,6 +56,14 @@ def stack_processes(var_dir: Path) -> set[int]:
     return found
 
 
+def running(pid: int) -> bool:
+    """Return whether process `pid` exists and is not a zombie."""
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split() or ["Z"])[0] != "Z"
+    except OSError:
+        return False
+
+
 def cmdline(pid: int) -> str:
     try:
         return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -251,10 +259,10 @@ def test_a_runstack_killed_with_sigkill_takes_its_children_along_and_a_new_one_s
     stack.process.kill()
     stack.process.wait()
     # Each child was told (PR_SET_PDEATHSIG) to stop when runstack died, however it died.
-    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() and "Z" not in
-                             (Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split() or ["Z"])[0]
-                             for pid in children) or None,
-             40, "the children of the killed runstack to stop", stack.log)
+    wait_for(lambda: not [pid for pid in children if running(pid)] or None, 40,
+             "the children of the killed runstack to stop",
+             lambda: "still running: " + "; ".join(f"{pid} {cmdline(pid)}" for pid in children if running(pid))
+             + "\n" + stack.log())
     stack.process = start_runstack(stack, "second.log")  # on the same var/ and port; stopped by the fixture
     wait_for_site(stack)
     headers = {"Authorization": f"Token {create_token(stack)}"}
